@@ -1,0 +1,222 @@
+"""Run modes, data directory, device, seeding and the ``setup()`` banner every notebook calls.
+
+Environment variables (all optional):
+
+* ``BOOK_MODE``: ``smoke`` (tests, < 1 min a notebook), ``lite`` (CPU default, minutes) or ``full``
+  (GPU default, the book's schedules).
+* ``BOOK_OFFLINE``: ``1`` forbids every network access; loaders fall back to stand-ins.
+* ``BOOK_DATA_DIR``: where datasets live; default is the repository's ``data/`` folder.
+* ``BOOK_RESULTS``: a JSON-lines file that :meth:`Config.check` appends every checked value to
+  (used by ``make bench``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+MODES = ("smoke", "lite", "full")
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+class ConfigError(ValueError):
+    """A book setting (environment variable or argument) has a value that cannot be used."""
+
+
+class CheckFailed(AssertionError):
+    """A learning outcome asserted with :meth:`Config.check` was not reached."""
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        return False
+    return torch.cuda.is_available()
+
+
+def get_mode(mode: str | None = None) -> str:
+    """Return the run mode: ``mode`` if given, else ``$BOOK_MODE``, else full on CUDA and lite otherwise."""
+    value = mode if mode is not None else os.environ.get("BOOK_MODE", "")
+    value = value.strip().lower()
+    if not value:
+        return "full" if _cuda_available() else "lite"
+    if value not in MODES:
+        raise ConfigError(
+            f"Unknown book mode {value!r}. Use one of {', '.join(MODES)}, "
+            "e.g. `export BOOK_MODE=lite` (or unset BOOK_MODE for the default)."
+        )
+    return value
+
+
+def is_offline() -> bool:
+    """True when ``$BOOK_OFFLINE`` forbids network access (``1``/``true``/``yes``/``on``)."""
+    value = os.environ.get("BOOK_OFFLINE", "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"BOOK_OFFLINE={value!r} is not understood: set it to 1 (offline) or 0 (online).")
+
+
+def repo_root() -> Path | None:
+    """The repository root when ``book_utils`` runs from a checkout (editable install), else ``None``."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "notebooks").is_dir():
+        return root
+    return None
+
+
+def data_dir(create: bool = True) -> Path:
+    """Where datasets live: ``$BOOK_DATA_DIR``, else the repo's ``data/``, else ``~/.cache/book_utils/data``.
+
+    The answer does not depend on the current working directory.
+    """
+    env = os.environ.get("BOOK_DATA_DIR", "").strip()
+    if env:
+        path = Path(env).expanduser().resolve()
+    elif (root := repo_root()) is not None:
+        path = root / "data"
+    else:
+        cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        path = Path(cache) / "book_utils" / "data"
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def select_device(prefer: str | None = None) -> Any:
+    """Pick a ``torch.device``: ``prefer`` if given (e.g. ``"cpu"``), else CUDA, then Apple MPS, then CPU."""
+    import torch
+
+    if prefer is not None:
+        dev = torch.device(prefer)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("CUDA was requested but no CUDA GPU is visible; use prefer='cpu' or None.")
+        return dev
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy and PyTorch (all devices) with ``seed``."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return
+    torch.manual_seed(seed)
+
+
+@dataclass
+class Config:
+    """What a notebook needs to know about the run; returned by :func:`setup`."""
+
+    mode: str
+    device: Any
+    seed: int
+    offline: bool
+    data_dir: Path
+    checks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def smoke(self) -> bool:
+        """True in smoke mode (tests): notebooks may skip slow extras such as live plots."""
+        return self.mode == "smoke"
+
+    def pick(self, *, full: T, lite: T, smoke: T) -> T:
+        """Return the value for the current mode, e.g. ``epochs = cfg.pick(full=60, lite=8, smoke=1)``."""
+        return {"full": full, "lite": lite, "smoke": smoke}[self.mode]
+
+    def check(
+        self,
+        name: str,
+        value: float,
+        *,
+        full: float | None = None,
+        lite: float | None = None,
+        smoke: float | None = None,
+        higher_is_better: bool = True,
+    ) -> float:
+        """Assert a learning outcome against this mode's threshold and record it; returns ``value``.
+
+        ``None`` for a mode means "record only". With ``higher_is_better=False`` the value must be at
+        most the threshold (e.g. a loss or an overfitting gap).
+        """
+        try:
+            value = float(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"check({name!r}) needs a number, got {value!r}") from exc
+        if not np.isfinite(value):
+            raise CheckFailed(f"{name} is {value}: training diverged or the metric is broken.")
+        threshold = {"full": full, "lite": lite, "smoke": smoke}[self.mode]
+        ok = threshold is None or (value >= threshold if higher_is_better else value <= threshold)
+        record = {
+            "name": name,
+            "value": value,
+            "threshold": threshold,
+            "higher_is_better": higher_is_better,
+            "mode": self.mode,
+            "passed": ok,
+        }
+        self.checks.append(record)
+        results = os.environ.get("BOOK_RESULTS", "").strip()
+        if results:
+            with open(results, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+        sign = ">=" if higher_is_better else "<="
+        if not ok:
+            raise CheckFailed(
+                f"{name} = {value:.4g}, expected {sign} {threshold} in {self.mode} mode. "
+                "If you changed the notebook, this lesson no longer holds; otherwise please report it."
+            )
+        status = "record only" if threshold is None else f"{sign} {threshold} ok"
+        print(f"check {name}: {value:.4g} ({status})")
+        return value
+
+
+def _versions() -> str:
+    parts = [f"python {platform.python_version()}"]
+    for mod in ("torch", "torchvision", "sklearn", "numpy"):
+        try:
+            parts.append(f"{mod} {__import__(mod).__version__}")
+        except ImportError:
+            parts.append(f"{mod} missing")
+    return ", ".join(parts)
+
+
+def setup(seed: int = 0, mode: str | None = None, device: str | None = None, quiet: bool = False) -> Config:
+    """Read the environment, seed everything and print one banner line; call it at the top of a notebook."""
+    cfg = Config(
+        mode=get_mode(mode),
+        device=select_device(device),
+        seed=seed,
+        offline=is_offline(),
+        data_dir=data_dir(),
+    )
+    seed_everything(seed)
+    if not quiet:
+        net = "offline" if cfg.offline else "online"
+        print(
+            f"mode={cfg.mode} | device={cfg.device} | seed={seed} | {net} | data={cfg.data_dir} | {_versions()}"
+        )
+        if cfg.device.type == "cpu" and cfg.mode == "full":
+            print("Note: full mode on a CPU will be slow; try BOOK_MODE=lite.")
+    return cfg

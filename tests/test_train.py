@@ -1,0 +1,232 @@
+"""Tests for book_utils.train on tiny synthetic data (two Gaussian blobs, a 2-layer MLP), CPU only."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from book_utils import train
+from book_utils.train import CheckpointError, History
+
+CPU = torch.device("cpu")
+
+
+def blobs(n: int = 128, seed: int = 0) -> TensorDataset:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.cat([torch.randn(n // 2, 2, generator=g) + 1.5, torch.randn(n // 2, 2, generator=g) - 1.5])
+    y = torch.cat([torch.zeros(n // 2), torch.ones(n // 2)]).long()
+    return TensorDataset(x, y)
+
+
+def loader(shuffle: bool = True, n: int = 128) -> DataLoader:
+    return DataLoader(blobs(n), batch_size=16, shuffle=shuffle)
+
+
+def mlp(dropout: float = 0.0) -> nn.Module:
+    return nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Dropout(dropout), nn.Linear(16, 2))
+
+
+def sgd(model: nn.Module, lr: float = 0.05) -> torch.optim.Optimizer:
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+
+
+def quiet_fit(model: nn.Module, data: DataLoader, **kwargs) -> History:
+    kwargs.setdefault("optimizer", sgd(model))
+    kwargs.setdefault("epochs", 1)
+    return train.fit(model, data, device=CPU, live=False, **kwargs)
+
+
+def test_loss_falls_and_accuracy_rises():
+    torch.manual_seed(0)
+    model = mlp()
+    hist = quiet_fit(model, loader(), epochs=4, val_loader=loader(shuffle=False))
+    h = hist.history
+    assert h["train_loss"][-1] < h["train_loss"][0]
+    assert h["val_acc"][-1] >= 0.9
+    for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "epoch_time"):
+        assert len(h[key]) == 4, key
+    assert hist.epochs == 4
+    assert hist.best("val_acc") == max(h["val_acc"])
+    assert hist.best("val_loss", mode="min") == min(h["val_loss"])
+    assert 1 <= hist.best_epoch("val_loss", mode="min") <= 4
+    assert hist.to_dict() == h and hist.to_dict() is not h
+    assert "4 epochs" in repr(hist)
+
+
+def test_history_bad_keys():
+    hist = History({"train_loss": [1.0, 0.5]})
+    with pytest.raises(KeyError, match="val_acc"):
+        hist.best("val_acc")
+    with pytest.raises(ValueError, match="mode"):
+        hist.best("train_loss", mode="lowest")
+
+
+def test_evaluate_and_predict_restore_modes():
+    model = mlp()
+    model.train()
+    model[2].eval()  # a frozen submodule must stay frozen
+    result = train.evaluate(model, loader(shuffle=False))
+    assert set(result) == {"loss", "acc"} and 0.0 <= result["acc"] <= 1.0
+    assert model.training and not model[2].training
+    logits = train.predict(model, loader(shuffle=False))
+    assert logits.shape == (128, 2) and logits.device == CPU
+    assert model.training
+    model.eval()
+    train.evaluate(model, loader(), metric=None)
+    assert not model.training
+    bare = DataLoader(blobs().tensors[0], batch_size=32)  # batches of inputs only
+    assert torch.allclose(train.predict(model, bare), logits)
+
+
+def _run(epochs: int, ckpt=None, seed: int = 0) -> tuple[nn.Module, History, int]:
+    torch.manual_seed(seed)
+    model = mlp(dropout=0.2)
+    opt = sgd(model)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    calls = []
+
+    def loss_fn(out, target):
+        calls.append(1)
+        return nn.functional.cross_entropy(out, target)
+
+    hist = quiet_fit(
+        model, loader(), epochs=epochs, optimizer=opt, scheduler=sched, loss_fn=loss_fn, checkpoint=ckpt
+    )
+    return model, hist, len(calls)
+
+
+def test_checkpoint_resume_matches_straight_run(tmp_path, capsys):
+    straight, straight_hist, _ = _run(3)
+    ckpt = tmp_path / "run.pt"
+    _run(2, ckpt)
+    assert ckpt.is_file()
+    resumed, hist, calls = _run(3, ckpt, seed=123)  # a different init: everything must come from the file
+    assert "resuming from epoch 2" in capsys.readouterr().out
+    assert calls == len(loader())  # exactly one more epoch
+    assert hist.epochs == 3
+    assert hist.history["lr"] == straight_hist.history["lr"] == [0.05, 0.025, 0.0125]
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+    _, again, calls = _run(3, ckpt)  # already finished: nothing to train
+    assert calls == 0 and again.epochs == 3
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
+
+
+def test_corrupted_and_missing_checkpoint(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(CheckpointError, match="delete it"):
+        quiet_fit(mlp(), loader(), checkpoint=bad)
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        train.load_checkpoint(tmp_path / "missing.pt", mlp())
+    good = train.save_checkpoint(tmp_path / "sub" / "ok.pt", mlp(), note="hi", step=3)
+    assert train.load_checkpoint(good, mlp()) == {"note": "hi", "step": 3}
+    with pytest.raises(CheckpointError, match="different setup"):
+        train.load_checkpoint(good, nn.Linear(2, 2))
+
+
+def test_non_finite_loss_stops_with_message():
+    def exploding(out, target):
+        return nn.functional.cross_entropy(out, target) * float("inf")
+
+    with pytest.raises(FloatingPointError, match=r"epoch 1, batch 1.*lower learning rate"):
+        quiet_fit(mlp(), loader(), loss_fn=exploding)
+
+
+@pytest.mark.parametrize("epochs", [0, -1, 2.0, True])
+def test_bad_epochs(epochs):
+    with pytest.raises(ValueError, match="epochs"):
+        quiet_fit(mlp(), loader(), epochs=epochs)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="empty"):
+        quiet_fit(mlp(), DataLoader(TensorDataset(torch.zeros(0, 2), torch.zeros(0).long()), batch_size=4))
+    with pytest.raises(ValueError, match=r"\(inputs, targets\) pair"):
+        quiet_fit(mlp(), DataLoader(blobs().tensors[0], batch_size=16))
+    with pytest.raises(ValueError, match="metric"):
+        quiet_fit(mlp(), loader(), metric="f1")
+    with pytest.raises(ValueError, match="scheduler_step"):
+        quiet_fit(mlp(), loader(), scheduler_step="step")
+    with pytest.raises(ValueError, match="scalar"):
+        quiet_fit(mlp(), loader(), loss_fn=nn.CrossEntropyLoss(reduction="none"))
+
+
+def test_scheduler_stepping():
+    model = mlp()
+    opt = sgd(model, lr=0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+    quiet_fit(model, loader(), epochs=2, optimizer=opt, scheduler=sched, scheduler_step="batch")
+    assert sched.last_epoch == 2 * len(loader())
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5)
+    hist = quiet_fit(model, loader(), epochs=2, optimizer=opt, scheduler=plateau, val_loader=loader())
+    assert len(hist.history["lr"]) == 2
+
+
+def test_custom_metric_and_no_metric_regression():
+    torch.manual_seed(0)
+    x = torch.randn(64, 3)
+    data = DataLoader(TensorDataset(x, x.sum(dim=1, keepdim=True)), batch_size=16)
+    model = nn.Linear(3, 1)
+
+    def mae(out, target):
+        return (out - target).abs().mean().item()
+
+    hist = quiet_fit(model, data, epochs=3, loss_fn=nn.L1Loss(), metric=mae, val_loader=data)
+    assert hist.history["train_acc"] and hist.history["val_acc"][-1] == pytest.approx(
+        hist.history["val_loss"][-1]
+    )
+    hist = quiet_fit(model, data, epochs=1, loss_fn=nn.L1Loss(), metric=None, val_loader=data)
+    assert "train_acc" not in hist.history and "val_acc" not in hist.history
+    assert set(train.evaluate(model, data, loss_fn=nn.L1Loss(), metric=None)) == {"loss"}
+
+
+def test_tuple_inputs():
+    class TwoInputs(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, a, b):
+            return self.fc(torch.cat([a, b], dim=1))
+
+    x, y = blobs().tensors
+    pairs = [((xi, xi * 2), yi) for xi, yi in zip(x, y)]
+    hist = quiet_fit(TwoInputs(), DataLoader(pairs, batch_size=16), epochs=1)
+    assert hist.epochs == 1
+
+
+def test_accuracy_and_count_parameters():
+    logits = torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]])
+    assert train.accuracy(logits, torch.tensor([0, 1, 1])) == pytest.approx(2 / 3)
+    assert train.accuracy(logits, torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])) == 1.0  # one-hot
+    assert train.accuracy(torch.tensor([2.0, -1.0]), torch.tensor([1, 1])) == 0.5  # single logit
+    with pytest.raises(ValueError, match="metric=None"):
+        train.accuracy(logits, torch.tensor([0, 1]))
+    model = mlp()
+    assert train.count_parameters(model) == 2 * 16 + 16 + 16 * 2 + 2
+    model[0].requires_grad_(False)
+    assert train.count_parameters(model) == 16 * 2 + 2
+    assert train.count_parameters(model, trainable_only=False) == 82
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="tensorboard is not installed")
+def test_tensorboard_writes_events(tmp_path):
+    quiet_fit(mlp(), loader(), epochs=1, tensorboard_dir=tmp_path / "tb")
+    assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
+
+
+def test_live_false_draws_nothing():
+    plt.close("all")
+    quiet_fit(mlp(), loader(), epochs=1)
+    train.fit(mlp(), loader(), epochs=1, optimizer=sgd(mlp()), device=CPU)  # live=None outside Jupyter
+    assert plt.get_fignums() == []
