@@ -30,6 +30,7 @@ book: setup
 bench: setup
 	$(BIN)/python tools/execute.py --mode $(MODE) --repeat $(if $(filter smoke,$(MODE)),3,1) \
 		--results benchmarks/results.json $(NB)
+	$(BIN)/python tools/chapter_map.py
 
 clean-data:
 	rm -rf data/*-standin data/*.lock
