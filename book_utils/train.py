@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,6 @@ class History:
         return f"History({self.epochs} epochs{': ' + last if last else ''})"
 
 
-# ----------------------------------------------------------------------------------------- small helpers
 def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
     """Top-1 accuracy of logits ``N×C`` against class indices ``N`` (or one-hot/soft targets ``N×C``).
 
@@ -133,10 +133,12 @@ def _forward(model: nn.Module, inputs: Any) -> Any:
     return model(*inputs) if isinstance(inputs, (tuple, list)) else model(inputs)
 
 
-def _size(x: Any) -> int:
-    while isinstance(x, (tuple, list)) and x and not isinstance(x[0], (int, float)):
-        x = x[0]
-    return int(x.shape[0]) if isinstance(x, torch.Tensor) and x.ndim > 0 else len(x)
+def _size(inputs: Any, targets: Any) -> int:
+    """Samples in a batch: from a target tensor, else an input tensor, else a list of targets (detection)."""
+    for x in (targets, inputs):
+        if isinstance(x, torch.Tensor) and x.ndim > 0:
+            return int(x.shape[0])
+    return len(targets) if isinstance(targets, (tuple, list, dict)) else 1
 
 
 def _metric_fn(metric: str | Metric | None) -> Metric | None:
@@ -157,12 +159,24 @@ def _model_device(model: nn.Module) -> torch.device:
     return next((p.device for p in model.parameters()), None) or select_device()
 
 
+@contextmanager
+def _eval_mode(model: nn.Module, device: torch.device) -> Iterator[None]:
+    """Eval mode without gradients; afterwards every module gets its own train/eval flag back."""
+    flags = [(m, m.training) for m in model.modules()]
+    model.to(device).eval()
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        for module, flag in flags:
+            module.training = flag
+
+
 def _check_loader(loader: Iterable, name: str) -> None:
     if hasattr(loader, "__len__") and len(loader) == 0:  # type: ignore[arg-type]
         raise ValueError(f"{name} is empty: check the dataset size and that batch_size <= len(dataset).")
 
 
-# ----------------------------------------------------------------------------------------- evaluation
 def evaluate(
     model: nn.Module,
     loader: Iterable,
@@ -178,25 +192,19 @@ def evaluate(
     metric_fn = _metric_fn(metric)
     device = torch.device(device) if device is not None else _model_device(model)
     _check_loader(loader, "the evaluation loader")
-    flags = [(m, m.training) for m in model.modules()]
-    model.to(device).eval()
     total_loss = total_metric = 0.0
     seen = 0
-    try:
-        with torch.inference_mode():
-            for batch in loader:
-                inputs, targets = _move(_split(batch), device)
-                with _autocast(device, True):
-                    outputs = _forward(model, inputs)
-                    loss = loss_fn(outputs, targets)
-                n = _size(targets)
-                total_loss += loss.item() * n
-                if metric_fn is not None:
-                    total_metric += metric_fn(outputs, targets) * n
-                seen += n
-    finally:
-        for module, flag in flags:
-            module.training = flag
+    with _eval_mode(model, device):
+        for batch in loader:
+            inputs, targets = _move(_split(batch), device)
+            with _autocast(device, True):
+                outputs = _forward(model, inputs)
+                loss = loss_fn(outputs, targets)
+            n = _size(inputs, targets)
+            total_loss += loss.item() * n
+            if metric_fn is not None:
+                total_metric += metric_fn(outputs, targets) * n
+            seen += n
     if seen == 0:
         raise ValueError("the evaluation loader produced no batches.")
     result = {"loss": total_loss / seen}
@@ -211,27 +219,20 @@ def predict(model: nn.Module, loader: Iterable, device: torch.device | str | Non
     Batches may be ``(inputs, targets)`` pairs (targets are ignored) or bare input tensors.
     """
     device = torch.device(device) if device is not None else _model_device(model)
-    flags = [(m, m.training) for m in model.modules()]
-    model.to(device).eval()
     outputs = []
-    try:
-        with torch.inference_mode():
-            for batch in loader:
-                inputs = batch if isinstance(batch, torch.Tensor) else _split(batch)[0]
-                with _autocast(device, True):
-                    out = _forward(model, _move(inputs, device))
-                if not isinstance(out, torch.Tensor):
-                    raise TypeError(f"predict needs a model that returns a tensor, got {type(out).__name__}")
-                outputs.append(out.float().cpu())
-    finally:
-        for module, flag in flags:
-            module.training = flag
+    with _eval_mode(model, device):
+        for batch in loader:
+            inputs = batch if isinstance(batch, torch.Tensor) else _split(batch)[0]
+            with _autocast(device, True):
+                out = _forward(model, _move(inputs, device))
+            if not isinstance(out, torch.Tensor):
+                raise TypeError(f"predict needs a model that returns a tensor, got {type(out).__name__}")
+            outputs.append(out.float().cpu())
     if not outputs:
         raise ValueError("predict: the loader produced no batches.")
     return torch.cat(outputs)
 
 
-# ----------------------------------------------------------------------------------------- checkpoints
 def save_checkpoint(
     path: str | os.PathLike, model: nn.Module, optimizer: Any = None, scheduler: Any = None, **extra: Any
 ) -> Path:
@@ -245,8 +246,11 @@ def save_checkpoint(
         "extra": extra,
     }
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # readers never see a half-written file
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)  # readers never see a half-written file
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -305,7 +309,6 @@ def _set_rng_state(state: dict[str, Any], loader: Any) -> None:
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
-# ----------------------------------------------------------------------------------------- live curve
 def _in_jupyter() -> bool:
     """True inside a Jupyter/Colab kernel (not in a plain Python or IPython terminal)."""
     try:
@@ -318,43 +321,27 @@ def _in_jupyter() -> bool:
     )
 
 
-class _LiveCurve:
-    """Redraws the learning curves in one notebook output after every epoch (or once at the end)."""
+def _show_curves(history: History, handle: Any = None) -> Any:
+    """Draw the curves into the notebook output ``handle`` (created on the first call); returns the handle."""
+    import matplotlib.pyplot as plt
 
-    def __init__(self, every_epoch: bool) -> None:
-        self.every_epoch = every_epoch
-        self.handle: Any = None
+    fig = history.plot()
+    if not _in_jupyter():  # a script: leave the figure open for plt.show()
+        return None
+    from IPython.display import display
 
-    def _show(self, history: History) -> None:
-        import matplotlib.pyplot as plt
-        from matplotlib.figure import Figure
-
-        result = history.plot()
-        fig = result if isinstance(result, Figure) else getattr(result, "figure", None) or plt.gcf()
-        if not _in_jupyter():  # a script: leave the figure open for plt.show()
-            return
-        from IPython.display import display
-
-        if self.handle is None:
-            self.handle = display(fig, display_id=True)
-        else:
-            self.handle.update(fig)
-        plt.close(fig)  # already displayed: stop the inline backend from drawing it a second time
-
-    def update(self, history: History) -> None:
-        if self.every_epoch:
-            self._show(history)
-
-    def finish(self, history: History) -> None:
-        if not self.every_epoch:
-            self._show(history)
+    if handle is None:
+        handle = display(fig, display_id=True)
+    else:
+        handle.update(fig)
+    plt.close(fig)  # already displayed: stop the inline backend from drawing it a second time
+    return handle
 
 
 def _smoke_mode() -> bool:
     return os.environ.get("BOOK_MODE", "").strip().lower() == "smoke"
 
 
-# ----------------------------------------------------------------------------------------- training
 def _train_epoch(
     model: nn.Module,
     loader: Iterable,
@@ -397,7 +384,7 @@ def _train_epoch(
             scaler.update()
             if batch_scheduler is not None:
                 batch_scheduler.step()
-            n = _size(targets)
+            n = _size(inputs, targets)
             seen += n
             total_loss += value * n
             postfix = {"loss": total_loss / seen}
@@ -453,7 +440,7 @@ def fit(
     ``scheduler_step="batch"``, after every batch (e.g. ``OneCycleLR``). ``checkpoint``: a file saved after
     every epoch; if it exists, training resumes from it and runs only the remaining epochs. ``live``: redraw
     the learning curves in Jupyter (default there; drawn once at the end in smoke mode). ``amp``: mixed
-    precision, on by default on CUDA and never used elsewhere.
+    precision, on by default on CUDA and never used elsewhere. Progress bars: ``TQDM_DISABLE=1`` hides them.
     """
     from tqdm.auto import tqdm
 
@@ -486,20 +473,21 @@ def fit(
             return history
 
     live = _in_jupyter() if live is None else live
-    curve = _LiveCurve(every_epoch=not _smoke_mode()) if live else None
+    per_epoch = live and not _smoke_mode()  # nbval ignores clear_output: smoke mode draws once at the end
+    handle = None
     writer = _tensorboard(tensorboard_dir) if tensorboard_dir is not None else None
     is_plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     batch_scheduler = scheduler if scheduler_step == "batch" else None
+    bar = tqdm(range(start, epochs), desc=desc or "fit", initial=start, total=epochs, unit="epoch")
     try:
-        bar = tqdm(range(start, epochs), desc=desc or "fit", initial=start, total=epochs, unit="epoch")
         for epoch in bar:
             t0 = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
-            train = _train_epoch(
+            scores = _train_epoch(
                 model, train_loader, optimizer, loss_fn, metric_fn, device, scaler, grad_clip,
                 batch_scheduler, epoch + 1,
             )  # fmt: skip
-            record = {f"train_{k}": v for k, v in train.items()}
+            record = {f"train_{k}": v for k, v in scores.items()}
             if val_loader is not None:
                 val = evaluate(model, val_loader, loss_fn, device, metric)
                 record.update({f"val_{k}": v for k, v in val.items()})
@@ -519,12 +507,12 @@ def fit(
                     checkpoint, model, optimizer, scheduler, epoch=epoch + 1, history=history.to_dict(),
                     scaler=scaler.state_dict() if scaler.is_enabled() else None, rng=_rng_state(train_loader),
                 )  # fmt: skip
-            if curve is not None:
-                curve.update(history)
-        bar.close()
+            if per_epoch:
+                handle = _show_curves(history, handle)
     finally:
+        bar.close()
         if writer is not None:
             writer.close()
-    if curve is not None:
-        curve.finish(history)
+    if live and not per_epoch:
+        _show_curves(history)
     return history

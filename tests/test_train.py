@@ -42,7 +42,8 @@ def sgd(model: nn.Module, lr: float = 0.05) -> torch.optim.Optimizer:
 def quiet_fit(model: nn.Module, data: DataLoader, **kwargs) -> History:
     kwargs.setdefault("optimizer", sgd(model))
     kwargs.setdefault("epochs", 1)
-    return train.fit(model, data, device=CPU, live=False, **kwargs)
+    kwargs.setdefault("live", False)
+    return train.fit(model, data, device=CPU, **kwargs)
 
 
 def test_loss_falls_and_accuracy_rises():
@@ -148,6 +149,18 @@ def test_bad_epochs(epochs):
         quiet_fit(mlp(), loader(), epochs=epochs)
 
 
+def test_detection_style_targets():
+    """Targets may be any structure (here a list of dicts) when loss_fn knows how to read them."""
+    x, y = blobs(32).tensors
+    batches = [(x[i : i + 8], [{"label": t} for t in y[i : i + 8]]) for i in range(0, 32, 8)]
+
+    def loss_fn(out, targets):
+        return nn.functional.cross_entropy(out, torch.stack([t["label"] for t in targets]))
+
+    hist = quiet_fit(mlp(), batches, epochs=1, loss_fn=loss_fn, metric=None, val_loader=batches)
+    assert hist.epochs == 1 and hist.history["val_loss"][0] > 0
+
+
 def test_bad_inputs():
     with pytest.raises(ValueError, match="empty"):
         quiet_fit(mlp(), DataLoader(TensorDataset(torch.zeros(0, 2), torch.zeros(0).long()), batch_size=4))
@@ -228,5 +241,35 @@ def test_tensorboard_writes_events(tmp_path):
 def test_live_false_draws_nothing():
     plt.close("all")
     quiet_fit(mlp(), loader(), epochs=1)
-    train.fit(mlp(), loader(), epochs=1, optimizer=sgd(mlp()), device=CPU)  # live=None outside Jupyter
+    model = mlp()
+    train.fit(model, loader(), epochs=1, optimizer=sgd(model), device=CPU)  # live=None outside Jupyter
     assert plt.get_fignums() == []
+
+
+class FakeHandle:
+    def __init__(self, log):
+        self.log = log
+
+    def update(self, fig):
+        self.log.append("update")
+
+
+@pytest.mark.parametrize(
+    "mode, expected", [("lite", ["display", "update", "update"]), ("smoke", ["display"])]
+)
+def test_live_curve_in_jupyter(monkeypatch, mode, expected):
+    import IPython.display
+
+    log: list[str] = []
+
+    def fake_display(fig, display_id=False):
+        log.append("display")
+        return FakeHandle(log)
+
+    monkeypatch.setenv("BOOK_MODE", mode)
+    monkeypatch.setattr(train, "_in_jupyter", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    plt.close("all")
+    quiet_fit(mlp(), loader(n=32), epochs=3, live=True, val_loader=loader(n=32))
+    assert log == expected  # one output updated per epoch, or drawn once at the end in smoke mode
+    assert plt.get_fignums() == []  # closed after display: not drawn a second time
