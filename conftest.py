@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent
 os.environ.setdefault("BOOK_MODE", "smoke")
 os.environ["BOOK_OFFLINE"] = "1"
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+# Two notebooks run at once on a 2-core machine: one BLAS/OpenMP thread each avoids oversubscription.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.pop("BOOK_RESULTS", None)
 
 

@@ -134,21 +134,27 @@ def notebook_to_script(nb: nbformat.NotebookNode) -> str:
 
 
 def strip_outputs(nb: nbformat.NotebookNode) -> bool:
-    """Remove outputs and execution counts from cells not tagged ``nbval-check-output``; True if changed."""
-    changed = False
+    """Keep outputs only in cells tagged ``nbval-check-output``; True if anything changed.
+
+    Untagged cells lose outputs and execution counts. Tagged cells are numbered 1, 2, 3... (nbval refuses
+    a reference cell with outputs but no execution count), so re-running a notebook leaves a clean diff.
+    """
+    changed, kept = False, 0
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         keep = KEEP_TAG in cell.get("metadata", {}).get("tags", [])
-        if cell.get("execution_count") is not None:
-            cell.execution_count = None
+        kept += keep
+        count = kept if keep else None
+        if cell.get("execution_count") != count:
+            cell.execution_count = count
             changed = True
         if not keep and cell.get("outputs"):
             cell.outputs = []
             changed = True
         for out in cell.get("outputs", []):
-            if out.get("execution_count") is not None:
-                out["execution_count"] = None
+            if "execution_count" in out and out["execution_count"] != count:
+                out["execution_count"] = count
                 changed = True
     return changed
 
