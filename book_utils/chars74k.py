@@ -27,7 +27,7 @@ CHARS74K_CLASSES: tuple[str, ...] = tuple(string.digits + string.ascii_uppercase
 """The 62 classes in the order of the real folders: ``Sample001`` is ``0``, ``Sample011`` is ``A``, ``Sample037`` ``a``."""
 
 URL = "http://www.ee.surrey.ac.uk/CVSSP/demos/chars74k/EnglishHnd.tgz"
-STANDIN_VERSION = 1
+STANDIN_VERSION = 2
 STANDIN_WIDTH, STANDIN_HEIGHT = 128, 96  # the real images are 1200x900; 4:3 kept, 9x smaller
 STANDIN_PER_CLASS = 40  # the real set has 55 writers per class
 STANDIN_FONTS = (
@@ -79,14 +79,15 @@ def _font_paths() -> list[Path]:
 
 
 def _elastic(img: np.ndarray, rng: np.random.Generator, alpha: float, grid: int = 4) -> np.ndarray:
-    """Bend ``img`` (float, white = 1) with a smooth random displacement field of about ``alpha`` pixels."""
-    from scipy.ndimage import map_coordinates, zoom
+    """Bend ``img`` (float32, white = 1) with a smooth random displacement field of about ``alpha`` pixels."""
+    import cv2
 
     h, w = img.shape
-    coarse = rng.normal(0.0, alpha, size=(2, grid, grid))
-    dy, dx = (zoom(c, (h / grid, w / grid), order=3)[:h, :w] for c in coarse)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    return map_coordinates(img, [yy + dy, xx + dx], order=1, mode="constant", cval=1.0)
+    coarse = rng.normal(0.0, alpha, size=(2, grid, grid)).astype(np.float32)
+    dy, dx = (cv2.resize(c, (w, h), interpolation=cv2.INTER_CUBIC) for c in coarse)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(img, xx + dx, yy + dy, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                     borderValue=1.0)
 
 
 def render_glyph(cls: str, rng: np.random.Generator, fonts: list[Path], width: int = STANDIN_WIDTH,
@@ -98,9 +99,9 @@ def render_glyph(cls: str, rng: np.random.Generator, fonts: list[Path], width: i
     px = int(rng.integers(int(height * 0.45), int(height * 0.85)))  # glyph size: plenty of white space
     font = ImageFont.truetype(str(font_path), px)
     stroke = int(rng.choice([0, 0, 1, 1, 2]))  # pen width varies between writers
-    pad = px  # room for rotation and shear
-    glyph = Image.new("L", (2 * px + 2 * pad, 2 * px + 2 * pad), 255)
-    ImageDraw.Draw(glyph).text((pad, pad), cls, font=font, fill=0, stroke_width=stroke, stroke_fill=0)
+    side = 2 * px  # room for rotation and shear around the centred glyph
+    glyph = Image.new("L", (side, side), 255)
+    ImageDraw.Draw(glyph).text((px, px), cls, font=font, fill=0, anchor="mm", stroke_width=stroke, stroke_fill=0)
     box = Image.eval(glyph, lambda v: 255 - v).getbbox()
     if box is None:
         raise Chars74kError(f"font {font_path.name} drew nothing for {cls!r}")
@@ -117,7 +118,13 @@ def render_glyph(cls: str, rng: np.random.Generator, fonts: list[Path], width: i
     coeffs = (inv[0, 0], inv[0, 1], offset[0], inv[1, 0], inv[1, 1], offset[1])
     glyph = glyph.transform(glyph.size, Image.Transform.AFFINE, coeffs, resample=Image.Resampling.BILINEAR,
                             fillcolor=255)
-    arr = _elastic(np.asarray(glyph, dtype=np.float64) / 255.0, rng, alpha=rng.uniform(0.5, 2.0) * px / 40)
+    arr = np.asarray(glyph, dtype=np.float32) / 255.0
+    ink = np.argwhere(arr < 0.99)
+    (y0, x0), (y1, x1) = ink.min(axis=0), ink.max(axis=0) + 1
+    alpha = rng.uniform(0.5, 2.0) * px / 40
+    m = int(3 * alpha) + 3  # room for the bending
+    arr = arr[max(y0 - m, 0):y1 + m, max(x0 - m, 0):x1 + m]
+    arr = _elastic(arr, rng, alpha)
     ink = np.argwhere(arr < 0.5)
     if len(ink) == 0:
         raise Chars74kError(f"the distortions erased {cls!r} drawn with {font_path.name}")
@@ -140,7 +147,8 @@ def render_glyph(cls: str, rng: np.random.Generator, fonts: list[Path], width: i
     page = page * rng.uniform(0.88, 1.0) + rng.normal(0.0, rng.uniform(0.0, 0.05), page.shape)
     for _ in range(int(rng.integers(0, 4))):
         y, x = int(rng.integers(height)), int(rng.integers(width))
-        page[y:y + 2, x:x + 2] = rng.uniform(0.3, 0.8)
+        # light specks (never lighter than the ink below them): binarizing at 0.5 removes them
+        page[y:y + 2, x:x + 2] = np.minimum(page[y:y + 2, x:x + 2], rng.uniform(0.55, 0.85))
     return (np.clip(page, 0.0, 1.0) * 255).round().astype(np.uint8)
 
 
@@ -166,7 +174,7 @@ def write_standin(dest: Path, per_class: int = STANDIN_PER_CLASS, seed: int = 0)
         folder.mkdir(parents=True, exist_ok=True)
         for j in range(per_class):
             rng = np.random.default_rng([seed, k, j])
-            Image.fromarray(render_glyph(cls, rng, fonts)).save(folder / f"img{k + 1:03d}-{j + 1:03d}.png")
+            Image.fromarray(render_glyph(cls, rng, fonts)).save(folder / f"img{k + 1:03d}-{j + 1:03d}.png", compress_level=3)
     (Path(dest) / "standin.json").write_text(json.dumps(_manifest(per_class, seed), indent=1) + "\n")
     return Path(dest)
 
@@ -176,21 +184,24 @@ def standin_dir() -> Path:
     return data_dir() / "chars74k-standin"
 
 
+def _read_manifest(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def ensure_standin() -> Path:
     """Build the stand-in once (process-safe; rebuilt when the generator changed) and return its ``Img`` folder."""
     target = standin_dir()
     want = _manifest(STANDIN_PER_CLASS, 0)
     manifest = target / "standin.json"
-    if target.exists():
-        try:
-            current = json.loads(manifest.read_text())
-        except (OSError, ValueError):
-            current = None
-        if current != want:  # an older generator or a damaged folder: rebuild it under the lock
-            with file_lock(target.with_name(target.name + ".lock")):
-                if target.exists() and not (manifest.is_file() and json.loads(manifest.read_text()) == want):
-                    print(f"Chars74k: rebuilding the stand-in at {target} (it was made by another version)")
-                    shutil.rmtree(target)
+    if target.exists() and _read_manifest(manifest) != want:
+        # Written by another version of this module, or damaged: rebuild it, under the lock.
+        with file_lock(target.with_name(target.name + ".lock")):
+            if target.exists() and _read_manifest(manifest) != want:
+                print(f"Chars74k: rebuilding the stand-in at {target} (it was made by another version)")
+                shutil.rmtree(target)
     build_once(target, lambda tmp: write_standin(tmp, STANDIN_PER_CLASS, 0))
     return target / "English" / "Hnd" / "Img"
 
@@ -220,7 +231,7 @@ def _real_img_dir(base: Path, allow_download: bool) -> Path | None:
     resource = download.register(download.Resource(
         name="chars74k-englishhnd",
         url=URL,
-        sha256=None,  # the Chars74k site publishes no checksum; the archive is about 13 MB
+        sha256=None,  # unknown: the Chars74k site publishes no checksum
         filename="EnglishHnd.tgz",
         extract=True,
     ))

@@ -21,9 +21,11 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.util import ensure_async
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nbtool import strip_outputs, write_notebook  # noqa: E402
@@ -42,6 +44,31 @@ def find_notebooks(targets: list[Path]) -> list[Path]:
     return found
 
 
+class PollingClient(NotebookClient):
+    """NotebookClient that polls the shell channel every second instead of once per cell timeout.
+
+    Works around nbclient issue #312: after a cell that displays an ipywidget, the execute reply is
+    sometimes not noticed until the whole cell timeout has passed.
+    """
+
+    async def async_start_new_kernel_client(self):  # noqa: D102
+        kc = await super().async_start_new_kernel_client()
+        blocking_get = kc.shell_channel.get_msg
+
+        async def get_msg(timeout: float | None = None, **kwargs):
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                step = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+                try:
+                    return await ensure_async(blocking_get(timeout=step, **kwargs))
+                except Empty:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise
+
+        kc.shell_channel.get_msg = get_msg
+        return kc
+
+
 def run_one(path: Path, mode: str, timeout: int) -> tuple[nbformat.NotebookNode, float, list[dict]]:
     """Execute one notebook in its own folder; return the executed notebook, wall seconds and checks."""
     nb = nbformat.read(path, as_version=4)
@@ -50,7 +77,7 @@ def run_one(path: Path, mode: str, timeout: int) -> tuple[nbformat.NotebookNode,
     env_before = {k: os.environ.get(k) for k in ("BOOK_MODE", "BOOK_RESULTS")}
     os.environ["BOOK_MODE"] = mode
     os.environ["BOOK_RESULTS"] = str(results)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    client = PollingClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     try:
