@@ -16,7 +16,7 @@ setup:
 	@sh tools/setup_env.sh $(VENV)
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: setup
 	$(BIN)/ruff check book_utils tests tools notebooks

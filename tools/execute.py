@@ -45,7 +45,7 @@ def find_notebooks(targets: list[Path]) -> list[Path]:
 
 
 class PollingClient(NotebookClient):
-    """NotebookClient that polls the shell channel every second instead of once per cell timeout.
+    """NotebookClient that polls the shell channel every 0.1 s instead of once per cell timeout.
 
     Works around nbclient issue #312: after a cell that displays an ipywidget, the execute reply is
     sometimes not noticed until the whole cell timeout has passed.
@@ -58,7 +58,7 @@ class PollingClient(NotebookClient):
         async def get_msg(timeout: float | None = None, **kwargs):
             deadline = None if timeout is None else time.monotonic() + timeout
             while True:
-                step = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+                step = 0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic()))
                 try:
                     return await ensure_async(blocking_get(timeout=step, **kwargs))
                 except Empty:
