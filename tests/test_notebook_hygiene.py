@@ -62,6 +62,7 @@ def test_only_tagged_cells_keep_outputs(nb_path):
     for i, cell in enumerate(read(nb_path).cells):
         if cell.cell_type != "code":
             continue
+        assert "execution" not in cell.metadata, f"cell {i} has execution timestamps: run nbtool.py strip"
         if KEEP_TAG not in cell.metadata.get("tags", []):
             assert not cell.outputs, f"cell {i} has stray outputs: run `python tools/nbtool.py strip {nb_path}`"
             assert cell.get("execution_count") is None, f"cell {i} has an execution count: run nbtool.py strip"

@@ -70,3 +70,17 @@ def test_chapter_map_lists_every_notebook():
     table = chapter_map.render({})
     for nb in ROOT.glob("notebooks/*/*.ipynb"):
         assert f"[{nb.name}]" in table
+
+
+def test_build_carries_kept_outputs_of_unchanged_cells():
+    path = Path("notebooks/09_demo/09-9_demo.ipynb")
+    old = nbtool.script_to_notebook(SCRIPT, path)
+    old.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="2\n")]
+    old.cells[2].metadata["execution"] = {"iopub.status.busy": "2026-01-01"}
+    new = nbtool.script_to_notebook(SCRIPT, path)
+    nbtool.carry_outputs(old, new)
+    assert new.cells[2].outputs[0]["text"] == "2\n"
+    changed = nbtool.script_to_notebook(SCRIPT.replace("1 + 1", "2 + 2"), path)
+    nbtool.carry_outputs(old, changed)
+    assert changed.cells[2].outputs == []
+    assert nbtool.strip_outputs(old) and "execution" not in old.cells[2].metadata

@@ -77,7 +77,7 @@ def run_one(path: Path, mode: str, timeout: int) -> tuple[nbformat.NotebookNode,
     env_before = {k: os.environ.get(k) for k in ("BOOK_MODE", "BOOK_RESULTS")}
     os.environ["BOOK_MODE"] = mode
     os.environ["BOOK_RESULTS"] = str(results)
-    client = PollingClient(nb, timeout=timeout, kernel_name="python3",
+    client = PollingClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     try:

@@ -143,6 +143,8 @@ def strip_outputs(nb: nbformat.NotebookNode) -> bool:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
+        if cell.get("metadata", {}).pop("execution", None) is not None:  # nbclient's timestamps
+            changed = True
         keep = KEEP_TAG in cell.get("metadata", {}).get("tags", [])
         kept += keep
         count = kept if keep else None
@@ -159,6 +161,14 @@ def strip_outputs(nb: nbformat.NotebookNode) -> bool:
     return changed
 
 
+def carry_outputs(old: nbformat.NotebookNode, new: nbformat.NotebookNode) -> None:
+    """Copy kept outputs from ``old`` to the cells of ``new`` whose source is unchanged (used by build)."""
+    saved = {c.source: c.outputs for c in old.cells if c.cell_type == "code" and c.get("outputs")}
+    for cell in new.cells:
+        if cell.cell_type == "code" and KEEP_TAG in cell.metadata.get("tags", []) and cell.source in saved:
+            cell.outputs = saved[cell.source]
+
+
 def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
     """Write ``nb`` to ``path`` in nbformat 4."""
     with open(path, "w", encoding="utf-8") as fh:
@@ -173,7 +183,11 @@ def main(argv: list[str]) -> int:
     if cmd == "build":
         for src in targets:
             dst = src.with_suffix(".ipynb")
-            write_notebook(script_to_notebook(src.read_text(encoding="utf-8"), dst), dst)
+            nb = script_to_notebook(src.read_text(encoding="utf-8"), dst)
+            if dst.exists():
+                carry_outputs(nbformat.read(dst, as_version=4), nb)
+            strip_outputs(nb)
+            write_notebook(nb, dst)
             print(f"wrote {dst}")
     elif cmd == "unbuild":
         for src in targets:
