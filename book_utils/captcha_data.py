@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from book_utils.config import require_int
+
 CAPTCHA_CHARS: str = string.digits + string.ascii_lowercase
 """The 36 classes in label order: ``0``-``9`` then ``a``-``z``."""
 CAPTCHA_LENGTH = 4
@@ -41,16 +43,10 @@ class _SeededSecrets(random.Random):
         return self.getrandbits(k)
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def captcha_text(index: int, seed: int = 0, length: int = CAPTCHA_LENGTH) -> str:
     """The text of sample ``index`` for ``seed``: ``length`` characters drawn uniformly from ``CAPTCHA_CHARS``."""
-    index, seed = _check_int("index", index, 0), _check_int("seed", seed, 0)
-    length = _check_int("length", length, 1)
+    index, seed = require_int("index", index, 0), require_int("seed", seed, 0)
+    length = require_int("length", length, 1)
     rng = random.Random(f"captcha-text/{seed}/{index}")
     return "".join(rng.choice(CAPTCHA_CHARS) for _ in range(length))
 
@@ -73,8 +69,8 @@ def render_captcha(text: str, seed: int = 0, width: int = CAPTCHA_WIDTH, height:
     bad = sorted({c for c in text if c not in _CHAR_INDEX})
     if bad:
         raise ValueError(f"text {text!r} has characters outside 0-9a-z: {bad}")
-    seed = _check_int("seed", seed, 0)
-    width, height = _check_int("width", width, 8), _check_int("height", height, 8)
+    seed = require_int("seed", seed, 0)
+    width, height = require_int("width", width, 8), require_int("height", height, 8)
     import captcha.image as captcha_image
 
     rng = _SeededSecrets(f"captcha-image/{seed}/{text}")
@@ -119,7 +115,7 @@ def decode_label(scores: torch.Tensor | np.ndarray, length: int = CAPTCHA_LENGTH
 
 def render_array(num: int, seed: int = 0, start: int = 0, length: int = CAPTCHA_LENGTH) -> tuple[np.ndarray, list[str]]:
     """Samples ``start .. start+num-1`` as a ``num×60×160`` uint8 array and their texts (no caching)."""
-    num, start = _check_int("num", num, 1), _check_int("start", start, 0)
+    num, start = require_int("num", num, 1), require_int("start", start, 0)
     texts = [captcha_text(start + i, seed, length) for i in range(num)]
     images = np.stack([np.asarray(render_captcha(t, seed=seed), dtype=np.uint8) for t in texts])
     return images, texts
@@ -138,8 +134,8 @@ def cached_captchas(
     from book_utils.cache import build_once
     from book_utils.config import data_dir
 
-    num, seed = _check_int("num", num, 1), _check_int("seed", seed, 0)
-    length = _check_int("length", length, 1)
+    num, seed = require_int("num", num, 1), require_int("seed", seed, 0)
+    length = require_int("length", length, 1)
     folder = Path(root) if root is not None else data_dir() / "captcha"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"captcha-n{num}-seed{seed}-len{length}-v{version('captcha')}.npz"
@@ -177,9 +173,9 @@ class CaptchaDataset(Dataset):
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         length: int = CAPTCHA_LENGTH,
     ) -> None:
-        self.num = _check_int("num", num, 1)
-        self.seed = _check_int("seed", seed, 0)
-        self.length = _check_int("length", length, 1)
+        self.num = require_int("num", num, 1)
+        self.seed = require_int("seed", seed, 0)
+        self.length = require_int("length", length, 1)
         self.transform = transform
         self.images: np.ndarray | None = None
         if cache:

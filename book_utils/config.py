@@ -45,6 +45,13 @@ def _cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
+def require_int(name: str, value: Any, minimum: int = 0) -> int:
+    """Return ``value`` as an int if it is an integer (not a bool) >= ``minimum``, else raise ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
 def get_mode(mode: str | None = None) -> str:
     """Return the run mode: ``mode`` if given, else ``$BOOK_MODE``, else full on CUDA and lite otherwise."""
     value = mode if mode is not None else os.environ.get("BOOK_MODE", "")

@@ -27,16 +27,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from book_utils.config import require_int
+
 ARCHS = ("vgg11", "resnet18")
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
 VGG11_CFG: tuple[int | str, ...] = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
-
-
-def _check_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
 
 
 def _channels(c: int, width: int) -> int:
@@ -51,8 +47,8 @@ class VGGCifar(nn.Module):
         self, cfg: tuple[int | str, ...] = VGG11_CFG, num_classes: int = 10, width: int = 64
     ) -> None:
         super().__init__()
-        _check_int("num_classes", num_classes)
-        _check_int("width", width)
+        require_int("num_classes", num_classes, 1)
+        require_int("width", width, 1)
         if not cfg or cfg[-1] != "M":
             raise ValueError("the VGG configuration must end with 'M' (the last pooling step)")
         layers: list[nn.Module] = []
@@ -111,9 +107,9 @@ class ResNetCifar(nn.Module):
         self, num_blocks: tuple[int, ...] = (2, 2, 2, 2), num_classes: int = 10, width: int = 64
     ) -> None:
         super().__init__()
-        _check_int("num_classes", num_classes)
-        _check_int("width", width)
-        if not num_blocks or any(_check_int("blocks per stage", n) < 1 for n in num_blocks):
+        require_int("num_classes", num_classes, 1)
+        require_int("width", width, 1)
+        if not num_blocks or any(require_int("blocks per stage", n, 1) < 1 for n in num_blocks):
             raise ValueError(f"num_blocks needs at least one stage, got {num_blocks!r}")
         stem_ch = _channels(64, width)
         parts: list[tuple[str, nn.Module]] = [

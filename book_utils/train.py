@@ -19,6 +19,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from book_utils.config import get_mode
+
 Metric = Callable[[torch.Tensor, Any], float]
 
 
@@ -339,7 +341,7 @@ def _show_curves(history: History, handle: Any = None) -> Any:
 
 
 def _smoke_mode() -> bool:
-    return os.environ.get("BOOK_MODE", "").strip().lower() == "smoke"
+    return get_mode() == "smoke"
 
 
 def _train_epoch(

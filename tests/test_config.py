@@ -123,3 +123,10 @@ def test_setup_prints_one_banner_line(clean_env, capsys):
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and out[0].startswith("mode=smoke | device=cpu | seed=5 | offline")
     assert cfg.smoke and cfg.offline and cfg.seed == 5
+
+
+def test_require_int():
+    assert config.require_int("n", np.int64(3), 1) == 3
+    for bad in (True, 2.0, "3", 0):
+        with pytest.raises(ValueError, match="n must be an integer >= 1"):
+            config.require_int("n", bad, 1)
