@@ -7,11 +7,15 @@ Every notebook under notebooks/ must be collected: a notebook that nbval silentl
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "tools"))
+from nbtool import find_notebooks  # noqa: E402
+
 os.environ.setdefault("BOOK_MODE", "smoke")
 os.environ["BOOK_OFFLINE"] = "1"
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
@@ -20,9 +24,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.pop("BOOK_RESULTS", None)
 
 
-def all_notebooks() -> list[Path]:
-    """Every committed notebook of the book, sorted."""
-    return sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+def pytest_configure(config: pytest.Config) -> None:
+    """Read the nbval sanitizer from the repository, whatever folder pytest was started in."""
+    option = getattr(config.option, "nbval_sanitize_with", None)
+    if option and not Path(option).is_absolute() and not Path(option).is_file():
+        config.option.nbval_sanitize_with = str(ROOT / option)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
@@ -32,6 +38,6 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if not any(a == notebooks_dir or a == ROOT for a in args):
         return  # a partial run (one file or folder): nothing to compare against
     collected = {Path(str(item.fspath)).resolve() for item in items}
-    missing = [str(nb.relative_to(ROOT)) for nb in all_notebooks() if nb.resolve() not in collected]
+    missing = [str(nb.relative_to(ROOT)) for nb in find_notebooks() if nb.resolve() not in collected]
     if missing:
         raise pytest.UsageError("notebooks not collected (is --nbval-lax missing?): " + ", ".join(missing))

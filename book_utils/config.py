@@ -16,11 +16,14 @@ import json
 import os
 import platform
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+
+from book_utils._validate import require_int
 
 MODES = ("smoke", "lite", "full")
 T = TypeVar("T")
@@ -43,13 +46,6 @@ def _cuda_available() -> bool:
     except ImportError:  # pragma: no cover - torch is a hard dependency
         return False
     return torch.cuda.is_available()
-
-
-def require_int(name: str, value: Any, minimum: int = 0) -> int:
-    """Return ``value`` as an int if it is an integer (not a bool) >= ``minimum``, else raise ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def get_mode(mode: str | None = None) -> str:
@@ -121,8 +117,7 @@ def select_device(prefer: str | None = None) -> Any:
 
 def seed_everything(seed: int) -> None:
     """Seed Python's ``random``, NumPy and PyTorch (all devices) with ``seed``."""
-    if not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative int, got {seed!r}")
+    seed = require_int("seed", seed, 0)
     random.seed(seed)
     np.random.seed(seed)
     try:
@@ -161,19 +156,32 @@ class Config:
         lite: float | None = None,
         smoke: float | None = None,
         higher_is_better: bool = True,
-    ) -> float:
-        """Assert a learning outcome against this mode's threshold and record it; returns ``value``.
+    ) -> None:
+        """Assert a learning outcome against this mode's threshold and record it (introduced in 00-1).
 
-        ``None`` for a mode means "record only". With ``higher_is_better=False`` the value must be at
-        most the threshold (e.g. a loss or an overfitting gap).
+        A mode given ``None`` only records the value in that mode; at least one mode needs a threshold
+        (use :meth:`record` for a value that is never asserted). With ``higher_is_better=False`` the value
+        must be at most the threshold (a loss, an overfitting gap). Full mode, which trains longer on the
+        real data, may never have a looser threshold than lite mode. Returns nothing, so a check at the end
+        of a cell adds no ``Out[]`` line.
         """
+        if full is None and lite is None and smoke is None:
+            raise ConfigError(f"check({name!r}) has no threshold in any mode: use cfg.record() to record a value.")
+        if full is not None and lite is not None and (full < lite if higher_is_better else full > lite):
+            raise ConfigError(f"check({name!r}): the full-mode threshold {full} is looser than lite's {lite}.")
+        self._log(name, value, {"full": full, "lite": lite, "smoke": smoke}[self.mode], higher_is_better)
+
+    def record(self, name: str, value: float) -> None:
+        """Record a measured value (a time, a rate) without asserting anything; printed as "record"."""
+        self._log(name, value, None, True)
+
+    def _log(self, name: str, value: float, threshold: float | None, higher_is_better: bool) -> None:
         try:
             value = float(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"check({name!r}) needs a number, got {value!r}") from exc
         if not np.isfinite(value):
             raise CheckFailed(f"{name} is {value}: training diverged or the metric is broken.")
-        threshold = {"full": full, "lite": lite, "smoke": smoke}[self.mode]
         ok = threshold is None or (value >= threshold if higher_is_better else value <= threshold)
         record = {
             "name": name,
@@ -194,18 +202,72 @@ class Config:
                 f"{name} = {value:.4g}, expected {sign} {threshold} in {self.mode} mode. "
                 "If you changed the notebook, this lesson no longer holds; otherwise please report it."
             )
-        status = "record only" if threshold is None else f"{sign} {threshold} ok"
-        print(f"check {name}: {value:.4g} ({status})")
-        return value
+        if threshold is None:
+            print(f"record {name}: {value:.4g} (recorded, not checked in {self.mode} mode)")
+        else:
+            print(f"check {name}: {value:.4g} ({sign} {threshold} ok)")
+
+
+def in_colab() -> bool:
+    """True inside a Google Colab runtime (the module ``google.colab`` can be imported)."""
+    try:
+        import google.colab  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def extra_requirements(extra: str) -> list[str]:
+    """The requirement strings of one optional extra of book_utils (``lab``, ``deploy``, ``dev``)."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    try:
+        reqs = requires("book_utils") or []
+    except PackageNotFoundError:  # pragma: no cover - book_utils runs from its installed metadata
+        return []
+    marker = re.compile(r";\s*extra\s*==\s*['\"]" + re.escape(extra) + r"['\"]")
+    return [r.split(";")[0].strip() for r in reqs if marker.search(r)]
+
+
+def require_extra(extra: str, *modules: str) -> None:
+    """Make sure a notebook's optional packages import (introduced in 03-6, which needs ``deploy``).
+
+    On Colab the missing ones are installed (only the extra's packages, never Jupyter); elsewhere an
+    ``ImportError`` says which command installs them.
+    """
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if not missing:
+        return
+    reqs = extra_requirements(extra)
+    if in_colab() and reqs:
+        import subprocess
+        import sys
+
+        print(f"installing the '{extra}' packages: {', '.join(reqs)}")
+        done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", *reqs], capture_output=True, text=True)
+        if done.returncode == 0:
+            importlib.invalidate_caches()
+            return
+        raise ImportError(f"pip could not install {reqs}: {done.stderr.strip()[-300:]}")
+    raise ImportError(
+        f"This notebook needs {', '.join(missing)} (book_utils extra '{extra}'): run `make lab` in the "
+        f"repository, or `pip install 'book_utils[{extra}]'` / `pip install {' '.join(reqs) or ' '.join(missing)}`."
+    )
 
 
 def _versions() -> str:
+    """Installed versions, read from package metadata: nothing is imported just to print a version."""
+    from importlib.metadata import PackageNotFoundError, version
+
     parts = [f"python {platform.python_version()}"]
-    for mod in ("torch", "torchvision", "sklearn", "numpy"):
+    for dist, label in (("torch", "torch"), ("torchvision", "torchvision"), ("scikit-learn", "sklearn"),
+                        ("numpy", "numpy")):
         try:
-            parts.append(f"{mod} {__import__(mod).__version__}")
-        except ImportError:
-            parts.append(f"{mod} missing")
+            parts.append(f"{label} {version(dist)}")
+        except PackageNotFoundError:
+            parts.append(f"{label} missing")
     return ", ".join(parts)
 
 

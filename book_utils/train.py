@@ -1,8 +1,8 @@
-"""The training loop used from chapter 3 on: :func:`fit`, :func:`evaluate`, :func:`predict` and checkpoints.
+"""The training loop used from notebook 03-3 on: :func:`fit`, :func:`evaluate`, :func:`predict` and :class:`History`.
 
 One plain loop, written to be read: move a batch to the device, forward, loss, backward, step. Around it:
 mixed precision on CUDA only, a tqdm progress bar, a live learning curve in Jupyter, per-epoch checkpoints
-that a later call resumes from, and optional TensorBoard scalars. Batches are ``(inputs, targets)`` pairs;
+that a later call resumes from (:mod:`book_utils.checkpoint`), and optional TensorBoard scalars. Batches are ``(inputs, targets)`` pairs;
 ``inputs`` may be a tensor or a tuple of tensors (passed as ``model(*inputs)``).
 """
 
@@ -19,13 +19,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from book_utils._validate import require_int
+from book_utils.checkpoint import load_checkpoint, save_checkpoint
 from book_utils.config import get_mode
+from book_utils.metrics import accuracy
 
 Metric = Callable[[torch.Tensor, Any], float]
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, corrupted or does not fit the model."""
 
 
 class History:
@@ -81,33 +80,6 @@ class History:
     def __repr__(self) -> str:
         last = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.history.items() if v and k != "epoch_time")
         return f"History({self.epochs} epochs{': ' + last if last else ''})"
-
-
-def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
-    """Top-1 accuracy of logits ``N×C`` against class indices ``N`` (or one-hot/soft targets ``N×C``).
-
-    A single logit per sample (``N`` or ``N×1``) is read as binary: positive means class 1.
-    """
-    if outputs.ndim == 2 and outputs.shape[1] > 1:
-        predicted = outputs.argmax(dim=1)
-        if targets.ndim == 2 and targets.shape == outputs.shape:
-            targets = targets.argmax(dim=1)
-    elif outputs.ndim == 1 or (outputs.ndim == 2 and outputs.shape[1] == 1):
-        predicted = (outputs.reshape(-1) > 0).long()
-    else:
-        raise ValueError(f"accuracy expects logits of shape N×C or N, got {tuple(outputs.shape)}")
-    targets = targets.reshape(-1)
-    if targets.shape[0] != predicted.shape[0]:
-        raise ValueError(
-            f"accuracy: {predicted.shape[0]} predictions but {targets.shape[0]} targets; for multi-label or "
-            "regression targets pass metric=None or your own metric function."
-        )
-    return (predicted == targets.long()).float().mean().item()
-
-
-def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
-    """Number of parameters (only those with ``requires_grad`` when ``trainable_only``)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 def _move(x: Any, device: torch.device) -> Any:
@@ -185,10 +157,12 @@ def evaluate(
     loss_fn: Callable | None = None,
     device: torch.device | str | None = None,
     metric: str | Metric | None = "accuracy",
+    amp: bool | None = None,
 ) -> dict[str, float]:
     """Mean loss (and metric, as ``"acc"``) over ``loader`` in eval mode without gradients.
 
     ``device`` defaults to where the model's parameters are; each module's train/eval flag is restored.
+    ``amp``: mixed precision, on by default on CUDA (``fit`` passes its own setting), never elsewhere.
     """
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     metric_fn = _metric_fn(metric)
@@ -199,7 +173,7 @@ def evaluate(
     with _eval_mode(model, device):
         for batch in loader:
             inputs, targets = _move(_split(batch), device)
-            with _autocast(device, True):
+            with _autocast(device, amp is not False):
                 outputs = _forward(model, inputs)
                 loss = loss_fn(outputs, targets)
             n = _size(inputs, targets)
@@ -215,17 +189,20 @@ def evaluate(
     return result
 
 
-def predict(model: nn.Module, loader: Iterable, device: torch.device | str | None = None) -> torch.Tensor:
-    """The model's outputs (logits) for every batch, concatenated on the CPU, in loader order.
+def predict(
+    model: nn.Module, loader: Iterable, device: torch.device | str | None = None, amp: bool | None = None
+) -> torch.Tensor:
+    """The model's outputs (logits) for every batch, concatenated on the CPU as float32, in loader order.
 
-    Batches may be ``(inputs, targets)`` pairs (targets are ignored) or bare input tensors.
+    Batches may be ``(inputs, targets)`` pairs (targets are ignored) or bare input tensors. ``amp`` as in
+    :func:`evaluate`.
     """
     device = torch.device(device) if device is not None else _model_device(model)
     outputs = []
     with _eval_mode(model, device):
         for batch in loader:
             inputs = batch if isinstance(batch, torch.Tensor) else _split(batch)[0]
-            with _autocast(device, True):
+            with _autocast(device, amp is not False):
                 out = _forward(model, _move(inputs, device))
             if not isinstance(out, torch.Tensor):
                 raise TypeError(f"predict needs a model that returns a tensor, got {type(out).__name__}")
@@ -233,61 +210,6 @@ def predict(model: nn.Module, loader: Iterable, device: torch.device | str | Non
     if not outputs:
         raise ValueError("predict: the loader produced no batches.")
     return torch.cat(outputs)
-
-
-def save_checkpoint(
-    path: str | os.PathLike, model: nn.Module, optimizer: Any = None, scheduler: Any = None, **extra: Any
-) -> Path:
-    """Save model/optimizer/scheduler states and ``extra`` (plain values and tensors) atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict() if optimizer is not None else None,
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "extra": extra,
-    }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)  # readers never see a half-written file
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def load_checkpoint(
-    path: str | os.PathLike,
-    model: nn.Module,
-    optimizer: Any = None,
-    scheduler: Any = None,
-    map_location: Any = "cpu",
-) -> dict[str, Any]:
-    """Load states saved by :func:`save_checkpoint` into the given objects; returns the ``extra`` dict."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}: train first (fit(..., checkpoint=path) writes one).")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-        if not isinstance(state, dict) or "model" not in state:
-            raise ValueError("not a book_utils checkpoint (no 'model' entry)")
-    except Exception as exc:
-        raise CheckpointError(
-            f"cannot read checkpoint {path} ({type(exc).__name__}: {str(exc)[:200]}). It is corrupted or "
-            "from another program: delete it and train again."
-        ) from exc
-    try:
-        model.load_state_dict(state["model"])
-        if optimizer is not None and state.get("optimizer") is not None:
-            optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler") is not None:
-            scheduler.load_state_dict(state["scheduler"])
-    except (RuntimeError, ValueError, KeyError) as exc:
-        raise CheckpointError(
-            f"checkpoint {path} does not fit this model/optimizer ({str(exc)[:300]}). It was saved from a "
-            "different setup: delete it or use another path."
-        ) from exc
-    return dict(state.get("extra") or {})
 
 
 def _generators(loader: Any) -> list[torch.Generator]:
@@ -448,8 +370,7 @@ def fit(
 
     from book_utils.config import select_device
 
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    epochs = require_int("epochs", epochs, 1)
     if scheduler_step not in ("epoch", "batch"):
         raise ValueError(f"scheduler_step must be 'epoch' or 'batch', got {scheduler_step!r}")
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
@@ -491,7 +412,7 @@ def fit(
             )  # fmt: skip
             record = {f"train_{k}": v for k, v in scores.items()}
             if val_loader is not None:
-                val = evaluate(model, val_loader, loss_fn, device, metric)
+                val = evaluate(model, val_loader, loss_fn, device, metric, amp=amp)
                 record.update({f"val_{k}": v for k, v in val.items()})
             if scheduler is not None and scheduler_step == "epoch" and is_plateau:
                 scheduler.step(record.get("val_loss", record["train_loss"]))

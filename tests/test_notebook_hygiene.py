@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -12,9 +13,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from nbtool import KEEP_TAG, SETUP_SOURCE, colab_badge  # noqa: E402
+from nbtool import KEEP_TAG, NB_METADATA, REPO, SETUP_SOURCE, colab_badge, find_notebooks  # noqa: E402
 
-NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+NOTEBOOKS = find_notebooks()
 IDS = [p.relative_to(ROOT / "notebooks").as_posix() for p in NOTEBOOKS]
 
 
@@ -58,6 +59,11 @@ def test_ends_with_summary_and_exercises(nb_path):
     assert any("Exercises" in h for h in headings), "missing an Exercises section"
 
 
+def test_no_volatile_metadata(nb_path):
+    """Saved widget state and version strings change on every run: a committed notebook has neither."""
+    assert dict(read(nb_path).metadata) == NB_METADATA, "run `python tools/nbtool.py strip` on it"
+
+
 def test_only_tagged_cells_keep_outputs(nb_path):
     for i, cell in enumerate(read(nb_path).cells):
         if cell.cell_type != "code":
@@ -66,8 +72,14 @@ def test_only_tagged_cells_keep_outputs(nb_path):
         if KEEP_TAG not in cell.metadata.get("tags", []):
             assert not cell.outputs, f"cell {i} has stray outputs: run `python tools/nbtool.py strip {nb_path}`"
             assert cell.get("execution_count") is None, f"cell {i} has an execution count: run nbtool.py strip"
-        elif "NBVAL_RAISES_EXCEPTION" not in cell.source:
+        elif "raises-exception" not in cell.metadata.get("tags", []):
             assert cell.outputs, f"cell {i} is tagged {KEEP_TAG} but has no stored output to compare"
+
+
+def test_one_way_to_mark_an_expected_error(nb_path):
+    """The `raises-exception` tag (JupyterLab's, which nbval reads too); a comment as well makes nbval warn."""
+    for i, cell in enumerate(read(nb_path).cells):
+        assert "NBVAL_RAISES_EXCEPTION" not in cell.source, f"cell {i}: use the raises-exception tag instead"
 
 
 def test_skips_have_reasons(nb_path):
@@ -83,9 +95,14 @@ def test_listed_in_readme_chapter_map(nb_path):
     assert nb_path.name in readme, f"{nb_path.name} is missing from the README chapter map"
 
 
-def _run_setup_cell(monkeypatch, in_colab: bool) -> list:
+def _run_setup_cell(monkeypatch, in_colab: bool, returncode: int = 0) -> list:
     calls: list = []
-    monkeypatch.setattr("subprocess.run", lambda cmd, **kw: calls.append((cmd, kw)))
+
+    def fake_run(cmd, **kw):
+        calls.append((cmd, kw))
+        return subprocess.CompletedProcess(cmd, returncode, "", "ERROR: network is unreachable\n")
+
+    monkeypatch.setattr("subprocess.run", fake_run)
     if in_colab:
         google = types.ModuleType("google")
         colab = types.ModuleType("google.colab")
@@ -106,6 +123,20 @@ def test_setup_cell_installs_only_on_colab(monkeypatch, capsys):
     calls = _run_setup_cell(monkeypatch, in_colab=True)
     assert len(calls) == 1
     cmd, kwargs = calls[0]
-    assert cmd[1:4] == ["-m", "pip", "install"] and cmd[-1].startswith("git+https://github.com/")
-    assert kwargs == {"check": True}
+    assert cmd[1:4] == ["-m", "pip", "install"] and cmd[-1] == f"git+https://github.com/{REPO}.git"
+    assert kwargs["capture_output"] is True
     assert capsys.readouterr().out.count("mode=smoke") == 2
+
+
+def test_setup_cell_explains_a_failed_install_in_one_line(monkeypatch):
+    with pytest.raises(SystemExit) as err:
+        _run_setup_cell(monkeypatch, in_colab=True, returncode=1)
+    message = str(err.value)
+    assert "Could not install book_utils" in message and "network is unreachable" in message
+    assert "\n" not in message
+
+
+def test_repository_is_named_once():
+    """The badge and the install line take the repository from pyproject.toml, nowhere else."""
+    hits = [p for p in [*ROOT.glob("tools/*.py"), *ROOT.glob("book_utils/**/*.py")] if REPO in p.read_text()]
+    assert hits == [], f"{REPO} is written in {hits}; read it from pyproject.toml instead"

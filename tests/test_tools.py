@@ -64,6 +64,10 @@ def test_merge_results_writes_json_and_markdown(tmp_path):
     assert set(data) == {"lite", "smoke"}
     md = (tmp_path / "RESULTS.md").read_text()
     assert "| notebooks/a.ipynb | 12.3 | 1 | acc = 0.91 | 2 cpu | 2026-01-01 |" in md
+    results.write_text(json.dumps({**data, "notes": ["drawing took 19 s"]}))
+    execute.merge_results(results, "lite", {})
+    md = (tmp_path / "RESULTS.md").read_text()
+    assert md.endswith("## Other measurements\n\n- drawing took 19 s\n") and "## notes mode" not in md
 
 
 def test_chapter_map_lists_every_notebook():
@@ -84,3 +88,19 @@ def test_build_carries_kept_outputs_of_unchanged_cells():
     nbtool.carry_outputs(old, changed)
     assert changed.cells[2].outputs == []
     assert nbtool.strip_outputs(old) and "execution" not in old.cells[2].metadata
+
+
+def test_sanitizer_path_does_not_depend_on_the_working_folder(tmp_path, monkeypatch):
+    """`pytest` started in another folder must still find tests/nbval_sanitize.cfg (a relative addopt)."""
+    import importlib.util
+    import types
+
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+
+    monkeypatch.chdir(tmp_path)
+    config = types.SimpleNamespace(option=types.SimpleNamespace(nbval_sanitize_with="tests/nbval_sanitize.cfg"))
+    conftest.pytest_configure(config)
+    assert config.option.nbval_sanitize_with == str(ROOT / "tests" / "nbval_sanitize.cfg")
+    assert Path(config.option.nbval_sanitize_with).is_file()

@@ -15,7 +15,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from book_utils import train
-from book_utils.train import CheckpointError, History
+from book_utils.checkpoint import CheckpointError
+from book_utils.train import History
 
 CPU = torch.device("cpu")
 
@@ -88,6 +89,82 @@ def test_evaluate_and_predict_restore_modes():
     assert torch.allclose(train.predict(model, bare), logits)
 
 
+class AutocastRecorder:
+    """Stands in for train._autocast: records each ``enabled`` and whether it came from evaluation (which runs
+    in inference mode) or from a training step, then returns the real context manager."""
+
+    def __init__(self) -> None:
+        self.real = train._autocast
+        self.calls: list[tuple[str, bool]] = []
+
+    def __call__(self, device: torch.device, enabled: bool):
+        self.calls.append(("eval" if torch.is_inference_mode_enabled() else "train", enabled))
+        return self.real(device, enabled)
+
+    def enabled(self, phase: str) -> set[bool]:
+        return {on for where, on in self.calls if where == phase}
+
+
+@pytest.fixture
+def autocast(monkeypatch) -> AutocastRecorder:
+    recorder = AutocastRecorder()
+    monkeypatch.setattr(train, "_autocast", recorder)
+    return recorder
+
+
+@pytest.mark.parametrize(("amp", "expected"), [(False, False), (None, True), (True, True)])
+def test_evaluate_and_predict_pass_amp_to_autocast(autocast, amp, expected):
+    """Regression: evaluate and predict used autocast on CUDA even with amp=False (they always asked for it)."""
+    model, data = mlp(), loader(shuffle=False)
+    train.evaluate(model, data, device=CPU, amp=amp)
+    assert autocast.enabled("eval") == {expected} and len(autocast.calls) == len(data)
+    autocast.calls.clear()
+    train.predict(model, data, device=CPU, amp=amp)
+    assert autocast.enabled("eval") == {expected} and len(autocast.calls) == len(data)
+
+
+@pytest.mark.parametrize(("amp", "expected"), [(False, False), (None, True), (True, True)])
+def test_fit_passes_its_amp_to_the_validation_pass(autocast, amp, expected):
+    """fit(amp=False) must switch mixed precision off in its validation pass too, not only in training."""
+    quiet_fit(mlp(), loader(n=32), epochs=2, amp=amp, val_loader=loader(n=32, shuffle=False))
+    assert autocast.enabled("eval") == {expected}
+    assert autocast.enabled("train") == {False}, "on a CPU the training steps never ask for mixed precision"
+    assert len(autocast.calls) == 2 * (len(loader(n=32)) + len(loader(n=32)))
+
+
+def test_autocast_is_off_on_the_cpu_even_when_asked():
+    a, b = torch.randn(4, 4), torch.randn(4, 4)
+    for enabled in (True, False):
+        with train._autocast(CPU, enabled):
+            assert (a @ b).dtype == torch.float32
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize(("amp", "dtype"), [(False, torch.float32), (None, torch.float16)])
+def test_amp_on_cuda_decides_the_output_dtype(amp, dtype):
+    """On a GPU, evaluate/predict/fit's validation run in float16 by default and in float32 with amp=False."""
+    cuda = torch.device("cuda")
+    seen: list[torch.dtype] = []
+
+    def metric(out, target):
+        seen.append(out.dtype)
+        return 0.0
+
+    model = mlp().to(cuda)
+    data = loader(n=32, shuffle=False)
+    train.evaluate(model, data, device=cuda, metric=metric, amp=amp)
+    assert set(seen) == {dtype}
+    seen.clear()
+    train.fit(model, data, epochs=1, optimizer=sgd(model), device=cuda, metric=metric, val_loader=data, amp=amp,
+              live=False)
+    assert set(seen) == {dtype}, "training and validation both follow amp"
+    raw = []
+    hook = model.register_forward_hook(lambda mod, inp, out: raw.append(out.dtype))
+    out = train.predict(model, data, device=cuda, amp=amp)
+    hook.remove()
+    assert set(raw) == {dtype} and out.dtype == torch.float32  # predict hands back float32 on the CPU
+
+
 def _run(epochs: int, ckpt=None, seed: int = 0) -> tuple[nn.Module, History, int]:
     torch.manual_seed(seed)
     model = mlp(dropout=0.2)
@@ -122,17 +199,21 @@ def test_checkpoint_resume_matches_straight_run(tmp_path, capsys):
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
 
 
-def test_corrupted_and_missing_checkpoint(tmp_path):
+def test_corrupted_checkpoint_stops_fit(tmp_path):
+    """fit resumes from an existing checkpoint file; a damaged one is an error, not a silent restart.
+    (Saving and loading themselves are tested in test_checkpoint.py.)"""
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"this is not a checkpoint")
     with pytest.raises(CheckpointError, match="delete it"):
         quiet_fit(mlp(), loader(), checkpoint=bad)
-    with pytest.raises(CheckpointError, match="no checkpoint"):
-        train.load_checkpoint(tmp_path / "missing.pt", mlp())
-    good = train.save_checkpoint(tmp_path / "sub" / "ok.pt", mlp(), note="hi", step=3)
-    assert train.load_checkpoint(good, mlp()) == {"note": "hi", "step": 3}
+    assert bad.read_bytes() == b"this is not a checkpoint", "the damaged file is left for the user to inspect"
+
+
+def test_checkpoint_of_another_model_stops_fit(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    quiet_fit(nn.Linear(2, 2), loader(), checkpoint=ckpt)
     with pytest.raises(CheckpointError, match="different setup"):
-        train.load_checkpoint(good, nn.Linear(2, 2))
+        quiet_fit(mlp(), loader(), checkpoint=ckpt)
 
 
 def test_non_finite_loss_stops_with_message():
@@ -218,18 +299,17 @@ def test_tuple_inputs():
     assert hist.epochs == 1
 
 
-def test_accuracy_and_count_parameters():
-    logits = torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]])
-    assert train.accuracy(logits, torch.tensor([0, 1, 1])) == pytest.approx(2 / 3)
-    assert train.accuracy(logits, torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])) == 1.0  # one-hot
-    assert train.accuracy(torch.tensor([2.0, -1.0]), torch.tensor([1, 1])) == 0.5  # single logit
-    with pytest.raises(ValueError, match="metric=None"):
-        train.accuracy(logits, torch.tensor([0, 1]))
+def test_default_metric_is_accuracy():
+    """fit and evaluate report book_utils.metrics.accuracy as "acc" (the metric itself: test_metrics.py)."""
+    from book_utils.metrics import accuracy
+
     model = mlp()
-    assert train.count_parameters(model) == 2 * 16 + 16 + 16 * 2 + 2
-    model[0].requires_grad_(False)
-    assert train.count_parameters(model) == 16 * 2 + 2
-    assert train.count_parameters(model, trainable_only=False) == 82
+    data = loader(shuffle=False)
+    x, y = blobs().tensors
+    with torch.no_grad():
+        expected = accuracy(model(x), y)
+    assert train.evaluate(model, data)["acc"] == pytest.approx(expected)
+    assert train.evaluate(model, data, metric="accuracy")["acc"] == pytest.approx(expected)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="tensorboard is not installed")

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nbtool import ROOT, find_notebooks  # noqa: E402
+
 START, END = "<!-- chapter-map:start -->", "<!-- chapter-map:end -->"
 
 
@@ -37,9 +39,8 @@ def notebook_row(path: Path, results: dict) -> str:
 def render(results: dict) -> str:
     """The whole table, one row per notebook, chapters in order."""
     lines = ["| Notebook | Topic | Book section | smoke s | lite s |", "|---|---|---|---|---|"]
-    for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
-        if ".ipynb_checkpoints" not in path.parts:
-            lines.append(notebook_row(path, results))
+    for path in find_notebooks():
+        lines.append(notebook_row(path, results))
     return "\n".join(lines)
 
 

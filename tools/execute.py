@@ -28,20 +28,7 @@ from nbclient import NotebookClient
 from nbclient.util import ensure_async
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbtool import strip_outputs, write_notebook  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def find_notebooks(targets: list[Path]) -> list[Path]:
-    """Expand folders into their notebooks (sorted), skipping checkpoints."""
-    found: list[Path] = []
-    for t in targets:
-        items = [t] if t.suffix == ".ipynb" else sorted(t.rglob("*.ipynb"))
-        found += [p for p in items if ".ipynb_checkpoints" not in p.parts]
-    if not found:
-        raise SystemExit(f"no notebooks found in {', '.join(map(str, targets))}")
-    return found
+from nbtool import ROOT, find_notebooks, strip_outputs, write_notebook  # noqa: E402
 
 
 class PollingClient(NotebookClient):
@@ -103,7 +90,7 @@ def merge_results(results_file: Path, mode: str, rows: dict[str, dict]) -> None:
     lines = ["# Benchmark results", "",
              "Written by `tools/execute.py --results` (`make bench`). Times are medians of the runs, in "
              "seconds, on the machine named in each row.", ""]
-    for m in sorted(data):
+    for m in sorted(k for k in data if k in ("smoke", "lite", "full")):
         lines += [f"## {m} mode", "", "| notebook | median s | runs | checked values | machine | date |",
                   "|---|---|---|---|---|---|"]
         for nb_name, row in sorted(data[m].items()):
@@ -112,7 +99,15 @@ def merge_results(results_file: Path, mode: str, rows: dict[str, dict]) -> None:
                          f"{row['machine']} | {row['date']} |")
         total = sum(r["median_s"] for r in data[m].values())
         lines += ["", f"Sum of medians: {total:.0f} s for {len(data[m])} notebooks.", ""]
+    if data.get("notes"):  # other measurements, written by hand into results.json: {"notes": ["...", ...]}
+        lines += ["## Other measurements", ""] + [f"- {note}" for note in data["notes"]] + [""]
     results_file.with_name("RESULTS.md").write_text("\n".join(lines))
+
+
+def relative(path: Path, base: Path) -> str:
+    """``path`` relative to ``base`` when it lies inside it, else just its file name (a notebook elsewhere)."""
+    resolved = path.resolve()
+    return resolved.relative_to(base).as_posix() if base in resolved.parents else path.name
 
 
 def machine() -> str:
@@ -139,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     failures, rows = [], {}
-    for path in find_notebooks(args.targets):
+    paths = find_notebooks(args.targets)
+    if not paths:
+        raise SystemExit(f"no notebooks found in {', '.join(map(str, args.targets))}")
+    for path in paths:
         times, checks, nb = [], [], None
         for _ in range(args.repeat):
             try:
@@ -153,14 +151,14 @@ def main(argv: list[str] | None = None) -> int:
             med = statistics.median(times)
             vals = ", ".join(f"{c['name']}={c['value']:.4g}" for c in checks)
             print(f"ok   {path}  {med:.1f}s (median of {len(times)})  {vals}", flush=True)
-            rel = path.resolve().relative_to(ROOT).as_posix() if ROOT in path.resolve().parents else str(path)
+            rel = relative(path, ROOT)
             rows[rel] = {"median_s": round(med, 2), "times_s": [round(t, 2) for t in times], "checks": checks,
                          "machine": machine(), "date": date.today().isoformat()}
             if args.inplace:
                 strip_outputs(nb)
                 write_notebook(nb, path)
             if args.out:
-                dst = args.out / path.resolve().relative_to(ROOT / "notebooks")
+                dst = args.out / relative(path, ROOT / "notebooks")
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 write_notebook(nb, dst)
     if args.results and rows:

@@ -29,8 +29,36 @@ from pathlib import Path
 
 import nbformat
 
-REPO = "dl-cv-book/dl-cv-book"
+ROOT = Path(__file__).resolve().parent.parent
 KEEP_TAG = "nbval-check-output"
+#: The only notebook-level metadata a committed notebook keeps.
+NB_METADATA = {
+    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+    "language_info": {"name": "python"},
+}
+
+
+def repository() -> str:
+    """``owner/name`` of the book's GitHub repository, read from pyproject.toml's ``[project.urls]``
+    ``Repository`` entry: the one place the Colab badge and the Colab install line take it from."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    m = re.search(r'^Repository\s*=\s*"https://github\.com/([^/"]+/[^/"]+?)(?:\.git)?/?"', text, re.MULTILINE)
+    if m is None:
+        raise SystemExit('pyproject.toml needs [project.urls] Repository = "https://github.com/<owner>/<name>"')
+    return m.group(1)
+
+
+REPO = repository()
+
+
+def find_notebooks(targets: list[Path] | None = None) -> list[Path]:
+    """The book's notebooks (sorted, checkpoints skipped): all under ``notebooks/``, or those in ``targets``
+    (files or folders). The one place notebooks are discovered (tests, tools, the chapter map)."""
+    found: list[Path] = []
+    for t in [ROOT / "notebooks"] if targets is None else [Path(t) for t in targets]:
+        items = [t] if t.suffix == ".ipynb" else sorted(t.rglob("*.ipynb"))
+        found += [p for p in items if ".ipynb_checkpoints" not in p.parts]
+    return found
 
 SETUP_SOURCE = f"""\
 # Setup: on Google Colab, install the book's helper package first; anywhere else this only imports it.
@@ -44,7 +72,12 @@ try:
 except ImportError:
     IN_COLAB = False
 if IN_COLAB:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+https://github.com/{REPO}.git"], check=True)
+    url = "git+https://github.com/{REPO}.git"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", url], capture_output=True, text=True)
+    if done.returncode != 0:
+        why = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise SystemExit(f"Could not install book_utils from {{url}} ({{why}}). Is the runtime online? "
+                         "Check the URL in a browser, then run this cell again.")
 
 import book_utils
 
@@ -106,9 +139,7 @@ def script_to_notebook(text: str, nb_path: Path) -> nbformat.NotebookNode:
         elif kind is not None:
             lines.append(line)
     flush()
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    nb.metadata["language_info"] = {"name": "python"}
+    nb = nbformat.v4.new_notebook(cells=cells, metadata=nbformat.from_dict(NB_METADATA))
     for cell in nb.cells:  # stable ids keep diffs small
         cell.pop("id", None)
     nb.nbformat_minor = 4
@@ -136,10 +167,15 @@ def notebook_to_script(nb: nbformat.NotebookNode) -> str:
 def strip_outputs(nb: nbformat.NotebookNode) -> bool:
     """Keep outputs only in cells tagged ``nbval-check-output``; True if anything changed.
 
-    Untagged cells lose outputs and execution counts. Tagged cells are numbered 1, 2, 3... (nbval refuses
+    Notebook metadata is reset to the kernel spec (no saved widget state, no version strings). Untagged
+    cells lose outputs and execution counts. Tagged cells are numbered 1, 2, 3... (nbval refuses
     a reference cell with outputs but no execution count), so re-running a notebook leaves a clean diff.
     """
     changed, kept = False, 0
+    clean = {"kernelspec": NB_METADATA["kernelspec"], "language_info": NB_METADATA["language_info"]}
+    if dict(nb.metadata) != clean:  # saved widget state, kernel versions, editor settings: all volatile
+        nb.metadata = nbformat.from_dict(clean)
+        changed = True
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -195,10 +231,7 @@ def main(argv: list[str]) -> int:
             dst.write_text(notebook_to_script(nbformat.read(src, as_version=4)), encoding="utf-8")
             print(f"wrote {dst}")
     else:
-        paths = [p for t in targets for p in ([t] if t.suffix == ".ipynb" else sorted(t.rglob("*.ipynb")))]
-        for path in paths:
-            if ".ipynb_checkpoints" in path.parts:
-                continue
+        for path in find_notebooks(targets):
             nb = nbformat.read(path, as_version=4)
             if strip_outputs(nb):
                 write_notebook(nb, path)

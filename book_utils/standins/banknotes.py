@@ -1,13 +1,10 @@
-"""A generated two-class "1 vs 100" banknote image set in an ImageFolder tree (introduced in chapter 3.3).
+"""The generator of the "1 vs 100" banknote image set (notebooks 03-3 and 03-6), apart from its loader.
 
 It stands in for the course's RMB photo set (100 photos each of the 1-yuan and 100-yuan notes) and keeps
 its lesson: in the ``train``/``valid``/``test`` splits the 1-notes are green and the 100-notes red, so
 colour alone separates them; in ``test_new`` (a "new series") the colours are swapped, and only the drawn
 denomination (one bar for 1, a bar and two rings for 100) still tells them apart. Both tints have the same
 luminance, so a model that ignores colour (e.g. trained with ``RandomGrayscale``) is not fooled.
-
-    root = make_banknotes()            # <data_dir>/banknotes/v2_n100_new50_s0_96x48/{train,valid,test,test_new}/{1,100}/*.png
-    torchvision.datasets.ImageFolder(root / "train")
 """
 
 from __future__ import annotations
@@ -17,12 +14,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from book_utils.cache import build_once
-from book_utils.config import data_dir
+from book_utils._validate import require_int
 
 CLASSES = ("1", "100")
 SPLITS = ("train", "valid", "test", "test_new")
-VERSION = 2
+VERSION = 3  # 3: written under data/standins with a manifest (images as in version 2)
 _LUMA = np.array([0.299, 0.587, 0.114])
 # Tints with equal luminance (0.299 R + 0.587 G + 0.114 B): green for the old 1-note, red for the old 100-note.
 _TINTS = {"green": np.array([0.30, 0.62, 0.38]), "red": np.array([0.86, 0.40, 0.38])}
@@ -33,15 +29,15 @@ def _tint(name: str, brightness: float) -> np.ndarray:
     return np.clip(base * brightness / float(base @ _LUMA) * 0.55, 0, 1)
 
 
-def render_banknote(value: str, tint: str, rng: np.random.Generator, size: tuple[int, int] = (96, 48)) -> Image.Image:
-    """Draw one note photo: ``value`` is ``"1"`` or ``"100"``, ``tint`` ``"green"`` or ``"red"``; RGB, ``size`` (w, h)."""
+def render_banknote(value: str, tint: str, rng: np.random.Generator, size: tuple[int, int] = (48, 96)) -> Image.Image:
+    """Draw one note photo: ``value`` is ``"1"`` or ``"100"``, ``tint`` ``"green"`` or ``"red"``; RGB, ``size`` (h, w)."""
     if value not in CLASSES:
         raise ValueError(f"value must be one of {CLASSES}, got {value!r}")
     if tint not in _TINTS:
         raise ValueError(f"tint must be one of {tuple(_TINTS)}, got {tint!r}")
-    w, h = size
+    h, w = size
     if w < 16 or h < 8:
-        raise ValueError(f"size {size} is too small; use at least (16, 8)")
+        raise ValueError(f"size {size} is too small; use at least (8, 16) (height, width)")
     scale = 4  # draw large, then shrink: smooth edges
     W, H = w * scale, h * scale
     table = tuple(int(v) for v in rng.uniform(90, 170, 3))
@@ -76,17 +72,26 @@ def render_banknote(value: str, tint: str, rng: np.random.Generator, size: tuple
     ey = nh / 2 + rng.uniform(-0.1, 0.1) * nh
     d.polygon([(ex - er, ey), (ex, ey - er), (ex + er, ey), (ex, ey + er)], fill=ink)
     angle = rng.uniform(-8, 8)
-    note = note.convert("RGBA").rotate(angle, expand=True, resample=Image.BICUBIC)
+    note = note.convert("RGBA").rotate(angle, expand=True, resample=Image.Resampling.BICUBIC)
     ox = int((W - note.size[0]) / 2 + rng.uniform(-0.06, 0.06) * W)
     oy = int((H - note.size[1]) / 2 + rng.uniform(-0.08, 0.08) * H)
     img.paste(note, (ox, oy), note)
     img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2.0)))
-    img = img.resize((w, h), Image.BILINEAR)
+    img = img.resize((w, h), Image.Resampling.BILINEAR)
     arr = np.asarray(img).astype(np.float32) * rng.uniform(0.8, 1.2) + rng.normal(0, 6, (h, w, 3))
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
 
-def _write(dest: Path, n_per_class: int, n_new: int, seed: int, size: tuple[int, int]) -> None:
+def write_banknotes(dest: Path, per_class: int = 100, n_new: int = 50, seed: int = 0,
+                    size: tuple[int, int] = (48, 96)) -> dict:
+    """Write the set into ``dest/<split>/<class>/*.png`` (an ImageFolder tree per split); returns the counts.
+
+    ``per_class`` old-series notes per class are split 80/10/10 into train/valid/test; ``test_new`` holds
+    ``n_new`` colour-swapped notes per class. Each (split, class) has its own seeded generator.
+    """
+    require_int("per_class (split 80/10/10)", per_class, 10)
+    require_int("n_new", n_new, 1)
+    n_per_class = per_class
     n_valid = max(1, n_per_class // 10)
     n_train = n_per_class - 2 * n_valid
     counts = {"train": n_train, "valid": n_valid, "test": n_valid, "test_new": n_new}
@@ -100,19 +105,6 @@ def _write(dest: Path, n_per_class: int, n_new: int, seed: int, size: tuple[int,
             tints = new if split == "test_new" else old
             for i in range(counts[split]):
                 render_banknote(value, tints[value], rng, size).save(folder / f"{value}_{i:04d}.png")
+    return counts
 
 
-def make_banknotes(root: Path | str | None = None, n_per_class: int = 100, n_new: int = 50, seed: int = 0,
-                   size: tuple[int, int] = (96, 48)) -> Path:
-    """Write the banknote set once (process-safe) and return its root; folders ``SPLITS`` × ``CLASSES``.
-
-    ``n_per_class`` old-series notes per class are split 80/10/10 into train/valid/test; ``test_new`` holds
-    ``n_new`` colour-swapped notes per class. ``root`` defaults to ``<data_dir>/banknotes/v2_n<N>_new<M>_s<seed>_<w>x<h>``.
-    """
-    if n_per_class < 10:
-        raise ValueError(f"n_per_class must be at least 10 (it is split 80/10/10), got {n_per_class}")
-    if n_new < 1:
-        raise ValueError(f"n_new must be at least 1, got {n_new}")
-    if root is None:
-        root = data_dir() / "banknotes" / f"v{VERSION}_n{n_per_class}_new{n_new}_s{seed}_{size[0]}x{size[1]}"
-    return build_once(Path(root), lambda tmp: _write(Path(tmp), n_per_class, n_new, seed, tuple(size)))

@@ -1,0 +1,84 @@
+"""book_utils.learning.learning_check: passes on a pipeline that learns, fails on the two classic breakages."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import Dataset, TensorDataset
+
+from book_utils import config
+from book_utils.config import CheckFailed
+from book_utils.learning import PermutedTargets, learning_check
+
+
+def blobs(n: int, seed: int) -> TensorDataset:
+    """Four well-separated Gaussian blobs in 8-D: easy to learn, impossible to guess."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 4, (n,), generator=g)
+    centres = torch.eye(4, 8) * 3
+    return TensorDataset(centres[y] + torch.randn(n, 8, generator=g), y)
+
+
+class Misaligned(Dataset):
+    """A data bug: every image gets the label of the next one."""
+
+    def __init__(self, data: Dataset) -> None:
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, i: int):
+        return self.data[i][0], self.data[(i + 1) % len(self.data)][1]
+
+
+@pytest.fixture
+def cfg(monkeypatch):
+    monkeypatch.setenv("BOOK_MODE", "smoke")
+    monkeypatch.delenv("BOOK_RESULTS", raising=False)
+    return config.setup(quiet=True, device="cpu")
+
+
+def fast(params):
+    return torch.optim.Adam(params, lr=1e-2)
+
+
+def model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 4))
+
+
+def test_a_working_pipeline_passes_and_the_model_is_untouched(cfg):
+    net = model()
+    before = [p.detach().clone() for p in net.parameters()]
+    scores = learning_check(cfg, net, blobs(400, 0), blobs(200, 1), epochs=5, optimizer=fast)
+    assert scores["real_loss_ratio"] < 0.3 and scores["gain"] > 0.5
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+    assert [c["passed"] for c in cfg.checks] == [True, True]
+
+
+def test_an_optimizer_that_never_steps_fails(cfg, monkeypatch):
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, closure=None: None)
+    with pytest.raises(CheckFailed, match="loss ratio"):
+        learning_check(cfg, model(), blobs(400, 0), blobs(200, 1), epochs=5, optimizer=fast)
+
+
+def test_misaligned_labels_fail(cfg):
+    with pytest.raises(CheckFailed, match="held-out gain"):
+        learning_check(cfg, model(), Misaligned(blobs(400, 0)), blobs(200, 1), epochs=5, optimizer=fast,
+                       max_loss_ratio=1.0)
+
+
+def test_permuted_targets_keep_inputs_and_shuffle_targets():
+    data = blobs(50, 0)
+    perm = PermutedTargets(data, seed=3)
+    assert len(perm) == 50
+    assert all(torch.equal(perm[i][0], data[i][0]) for i in range(50))
+    assert sorted(int(perm[i][1]) for i in range(50)) == sorted(int(data[i][1]) for i in range(50))
+    assert [int(perm[i][1]) for i in range(50)] != [int(data[i][1]) for i in range(50)]
+
+
+def test_bad_arguments(cfg):
+    with pytest.raises(ValueError, match="n_train"):
+        learning_check(cfg, model(), blobs(40, 0), blobs(40, 1), n_train=2)
