@@ -307,8 +307,8 @@ def test_checkpoint_from_other_data_is_retrained(fake_training, tmp_path, monkey
     capsys.readouterr()
     models.pretrained_cifar_model(_cfg(tmp_path))
     assert fake_training.calls == 2
-    assert "cifar10_resnet18_smoke.pt is trained on standin-v9, now real" in capsys.readouterr().out
-    assert stored_tag(models.cifar_checkpoint_path("resnet18", "smoke")) == "real"
+    assert "cifar10_resnet18_smoke.pt is trained on standin-v9|recipe-" in capsys.readouterr().out
+    assert stored_tag(models.cifar_checkpoint_path("resnet18", "smoke")).startswith("real|recipe-")
     models.pretrained_cifar_model(_cfg(tmp_path))
     assert fake_training.calls == 2
 
@@ -321,6 +321,16 @@ def test_corrupted_checkpoint_is_retrained(fake_training, tmp_path, capsys):
     assert fake_training.calls == 1 and "is unreadable: training it now" in capsys.readouterr().out
 
 
+def test_a_changed_recipe_retrains(fake_training, tmp_path, monkeypatch):
+    """The tag hashes the recipe: a model cached before a recipe change is not reused after it."""
+    models.pretrained_cifar_model(_cfg(tmp_path))
+    original = models.cifar_recipe
+    training = importlib.import_module("book_utils.models.cifar_training")
+    monkeypatch.setattr(training, "cifar_recipe", lambda mode, arch="resnet18": replace(original(mode, arch), batch_size=32))
+    models.pretrained_cifar_model(_cfg(tmp_path))
+    assert fake_training.calls == 2
+
+
 def test_saved_notebook_model_is_reused(fake_training, tmp_path):
     """04-1 saves its model with save_cifar_model; later notebooks load it instead of training again."""
     recipe = models.cifar_recipe("smoke", "resnet18")
@@ -329,7 +339,8 @@ def test_saved_notebook_model_is_reused(fake_training, tmp_path):
     path = models.save_cifar_model(trained, recipe, "smoke", History({"train_loss": [1.0], "val_acc": [0.25]}))
     assert path == models.cifar_checkpoint_path("resnet18", "smoke")
     extra = load_checkpoint(path, models.build_cifar_model("resnet18", width=recipe.width))
-    assert extra["tag"] == "standin-v9" and extra["arch"] == "resnet18" and extra["width"] == 8
+    assert extra["tag"] == models.cifar_model_tag(recipe) and extra["tag"].startswith("standin-v9|recipe-")
+    assert extra["arch"] == "resnet18" and extra["width"] == 8
     model = models.pretrained_cifar_model(_cfg(tmp_path))
     assert fake_training.calls == 0
     for a, b in zip(trained.state_dict().values(), model.state_dict().values()):

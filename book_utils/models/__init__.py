@@ -23,6 +23,7 @@ from book_utils.models.cifar_training import (
     CifarRecipe,
     cifar_checkpoint_path,
     cifar_loaders,
+    cifar_model_tag,
     cifar_recipe,
     make_optimizer,
     pretrained_cifar_model,
@@ -38,7 +39,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
 
 __all__ = [
     "ARCHS", "CIFAR_MEAN", "CIFAR_STD", "VGG11_CFG", "BasicBlock", "CifarRecipe", "ResNetCifar", "VGGCifar",
-    "build_cifar_model", "cifar_checkpoint_path", "cifar_loaders", "cifar_recipe", "cifar_transforms",
+    "build_cifar_model", "cifar_checkpoint_path", "cifar_loaders", "cifar_model_tag", "cifar_recipe", "cifar_transforms",
     "count_parameters", "denormalize", "make_optimizer", "pretrained_cifar_model", "resnet18_cifar",
     "save_cifar_model", "train_cifar_model", "vgg11_cifar",
 ]

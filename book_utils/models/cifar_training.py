@@ -153,14 +153,23 @@ def cifar_checkpoint_path(arch: str, mode: str) -> Path:
     return checkpoint_path(f"cifar10_{check_arch(arch)}", mode)
 
 
+def cifar_model_tag(recipe: CifarRecipe) -> str:
+    """What a cached model depends on: the data (real, or the stand-in's version) and the whole recipe, so
+    that changing either retrains it (e.g. ``"standin-v4|recipe-1a2b3c4d"``)."""
+    import hashlib
+
+    from book_utils.datasets.cifar10 import data_tag
+
+    return f"{data_tag()}|recipe-{hashlib.sha256(repr(recipe).encode()).hexdigest()[:8]}"
+
+
 def save_cifar_model(model: nn.Module, recipe: CifarRecipe, mode: str, history: Any = None) -> Path:
     """Save a model trained by :func:`train_cifar_model` where :func:`pretrained_cifar_model` finds it."""
     from book_utils.checkpoint import save_checkpoint
-    from book_utils.datasets.cifar10 import data_tag
 
     hist = history.to_dict() if history is not None else {}
     return save_checkpoint(cifar_checkpoint_path(recipe.arch, mode), model, arch=recipe.arch, width=recipe.width,
-                           num_classes=10, tag=data_tag(), history=hist)
+                           num_classes=10, tag=cifar_model_tag(recipe), history=hist)
 
 
 def pretrained_cifar_model(cfg: Any, arch: str = "resnet18") -> nn.Module:
@@ -170,7 +179,6 @@ def pretrained_cifar_model(cfg: Any, arch: str = "resnet18") -> nn.Module:
     vs stand-in, or an older stand-in); see :func:`book_utils.checkpoint.train_once`.
     """
     from book_utils.checkpoint import train_once
-    from book_utils.datasets.cifar10 import data_tag
 
     recipe = cifar_recipe(cfg.mode, arch)
 
@@ -178,8 +186,9 @@ def pretrained_cifar_model(cfg: Any, arch: str = "resnet18") -> nn.Module:
         model, history = train_cifar_model(cfg, arch, recipe, live=False)
         return model, {"arch": arch, "width": recipe.width, "num_classes": 10, "history": history.to_dict()}
 
-    model, extra = train_once(cifar_checkpoint_path(arch, cfg.mode), data_tag(),
+    model, extra = train_once(cifar_checkpoint_path(arch, cfg.mode), cifar_model_tag(recipe),
                               lambda: build_cifar_model(arch, width=recipe.width), train, what=f"CIFAR-10 {arch}")
     acc = (extra.get("history") or {}).get("val_acc", [math.nan])[-1]
-    print(f"Loaded {arch} (width {recipe.width}, {extra.get('tag')} data); test accuracy {acc:.3f}.")
+    data = str(extra.get("tag", "")).split("|")[0]
+    print(f"Loaded {arch} (width {recipe.width}, {data} data); test accuracy {acc:.3f}.")
     return model.to(cfg.device).eval()
