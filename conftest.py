@@ -22,6 +22,9 @@ os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 # Two notebooks run at once on a 2-core machine: one BLAS/OpenMP thread each avoids oversubscription.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.pop("BOOK_RESULTS", None)
+# Test kernels take the headless path (a final text line instead of progress bars, a static figure instead
+# of widgets): what nbconvert, papermill and `make book` give, so that path is what the tests check.
+os.environ["BOOK_STATIC"] = "1"
 
 
 def pytest_configure(config: pytest.Config) -> None:

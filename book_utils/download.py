@@ -114,8 +114,8 @@ def _what_to_do(res: Resource, path: Path) -> str:
     return f"Download {res.url} by hand and save it as {path}{check}"
 
 
-def _download(res: Resource, path: Path, timeout: float, progress: bool) -> None:
-    from tqdm.auto import tqdm
+def _download(res: Resource, path: Path, timeout: float, show: bool) -> None:
+    from book_utils.interactive import progress as progress_bar
 
     tmp = path.with_name(f".{path.name}.part-{os.getpid()}-{threading.get_ident()}")
     try:
@@ -132,7 +132,7 @@ def _download(res: Resource, path: Path, timeout: float, progress: bool) -> None
                 raise ValueError(f"the server announces {expected} bytes, expected {res.size}")
             digest, received = hashlib.sha256(), 0
             total = expected or res.size
-            bar = tqdm(total=total, unit="B", unit_scale=True, desc=res.filename, disable=not progress)
+            bar = progress_bar(total=total, unit="B", unit_scale=True, desc=res.filename, disable=not show)
             with open(tmp, "wb") as fh, bar:
                 while chunk := resp.read(1 << 16):
                     fh.write(chunk)

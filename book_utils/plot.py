@@ -322,8 +322,13 @@ def plot_history(
             a.plot(range(1, len(values) + 1), values, color=colour,
                    linestyle="--" if k.startswith("val_") else "-", marker="o" if len(values) < 30 else None,
                    label=k)
+        epochs = max(len(history[k]) for k in group)
         a.set_xlabel("epoch")
         a.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if epochs == 1:  # one point (a smoke run): one tick, and say so instead of a fractional axis
+            a.set_xlim(0.5, 1.5)
+            a.set_xticks([1])
+            a.set_title("one epoch: a point, not a curve", fontsize=9)
         a.set_ylabel("loss" if "loss" in group[0] else "metric")
         a.grid(alpha=0.3)
         a.legend()

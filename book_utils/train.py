@@ -1,7 +1,7 @@
 """The training loop used from notebook 03-3 on: :func:`fit`, :func:`evaluate`, :func:`predict` and :class:`History`.
 
 One plain loop, written to be read: move a batch to the device, forward, loss, backward, step. Around it:
-mixed precision on CUDA only, a tqdm progress bar, a live learning curve in Jupyter, per-epoch checkpoints
+mixed precision on CUDA only, a progress bar (a final text line when run headless), a live learning curve in Jupyter, per-epoch checkpoints
 that a later call resumes from (:mod:`book_utils.checkpoint`), and optional TensorBoard scalars. Batches are ``(inputs, targets)`` pairs;
 ``inputs`` may be a tensor or a tuple of tensors (passed as ``model(*inputs)``).
 """
@@ -279,12 +279,12 @@ def _train_epoch(
     epoch: int,
 ) -> dict[str, float]:
     """One pass over ``loader`` with gradient updates; returns the mean training loss (and metric)."""
-    from tqdm.auto import tqdm
+    from book_utils.interactive import progress
 
     model.train()
     total_loss = total_metric = 0.0
     seen = 0
-    with tqdm(loader, desc=f"epoch {epoch}", leave=False, mininterval=1.0, unit="batch") as bar:
+    with progress(loader, desc=f"epoch {epoch}", leave=False, mininterval=1.0, unit="batch") as bar:
         for step, batch in enumerate(bar, 1):
             inputs, targets = _move(_split(batch), device)
             with _autocast(device, scaler.is_enabled()):
@@ -366,9 +366,8 @@ def fit(
     the learning curves in Jupyter (default there; drawn once at the end in smoke mode). ``amp``: mixed
     precision, on by default on CUDA and never used elsewhere. Progress bars: ``TQDM_DISABLE=1`` hides them.
     """
-    from tqdm.auto import tqdm
-
     from book_utils.config import select_device
+    from book_utils.interactive import progress
 
     epochs = require_int("epochs", epochs, 1)
     if scheduler_step not in ("epoch", "batch"):
@@ -401,7 +400,7 @@ def fit(
     writer = _tensorboard(tensorboard_dir) if tensorboard_dir is not None else None
     is_plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     batch_scheduler = scheduler if scheduler_step == "batch" else None
-    bar = tqdm(range(start, epochs), desc=desc or "fit", initial=start, total=epochs, unit="epoch")
+    bar = progress(range(start, epochs), desc=desc or "fit", initial=start, total=epochs, unit="epoch")
     try:
         for epoch in bar:
             t0 = time.perf_counter()

@@ -123,3 +123,14 @@ def test_a_wrong_checksum_falls_back_and_says_so(data, tiny, monkeypatch, capsys
         out = capsys.readouterr().out
         assert ds.source == "standin" and "sha256 mismatch" in out and hits == ["/cifar.tgz"]
         assert not (data / "cifar10" / "cifar-10-python.tar.gz").exists(), "a bad download is never kept"
+
+
+def test_the_setup_report_names_damaged_real_files(data, tiny, monkeypatch):
+    from book_utils.datasets import real_data_report
+
+    assert dict((n, s) for n, s, _ in real_data_report())["cifar10"] == "not found"
+    folder = as_real(tiny, data / "cifar10" / cifar10.FOLDER, monkeypatch)
+    assert ("cifar10", "found", str(folder)) in real_data_report()
+    (folder / "test_batch").write_bytes(b"damaged")
+    state = dict((n, s) for n, s, _ in real_data_report())["cifar10"]
+    assert state.startswith("damaged:") and "test_batch" in state

@@ -329,3 +329,10 @@ def test_show_images_tensor_kernels_are_channels_first():
     hwc = np.zeros((3, 3, 3))  # a numpy array keeps the HxWxC reading
     hwc[..., 0] = 1.0
     np.testing.assert_allclose(plot.show_images([hwc]).axes[0].images[0].get_array()[..., 0], 1.0)
+
+
+def test_one_epoch_history_reads_as_one_point():
+    """A smoke run records one epoch: one tick at 1, and a title saying it is a point, not a curve."""
+    fig = plot.plot_history({"train_loss": [0.7], "val_loss": [0.8], "train_acc": [0.5]})
+    for ax in fig.axes:
+        assert list(ax.get_xticks()) == [1] and "one epoch" in ax.get_title()

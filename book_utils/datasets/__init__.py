@@ -14,3 +14,19 @@ LOADERS = {
     "banknotes": "load_banknotes",  # 03-3
     "captcha": "load_captcha",  # 04-5
 }
+
+
+def real_data_report() -> list[tuple[str, str, str]]:
+    """For each dataset with real files: ``(name, state, folder)``, state ``"found"``, ``"damaged: <why>"``
+    or ``"not found"``, in book order (notebook 00-1 prints it). Generated-only datasets are left out."""
+    import importlib
+
+    rows = []
+    for name in LOADERS:
+        module = importlib.import_module(f"book_utils.datasets.{name}")
+        if not hasattr(module, "real_status"):
+            continue
+        found = module.real_status()
+        state = "found" if found.path is not None else f"damaged: {found.problem}" if found.problem else "not found"
+        rows.append((name, state, str(found.looked)))
+    return rows

@@ -44,6 +44,11 @@ def _find_real(base: Path, split: str) -> RealFiles:
     return RealFiles(folder, path=folder)
 
 
+def real_status(root: Path | str | None = None) -> RealFiles:
+    """What :func:`load_banknotes` would find of a real photo set (its train split; for notebook 00-1)."""
+    return _find_real(Path(root) if root is not None else _default_root(), "train")
+
+
 def load_banknotes(
     split: str = "train",
     *,

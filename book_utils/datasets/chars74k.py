@@ -96,6 +96,11 @@ def _find_real(base: Path) -> RealFiles:
     return RealFiles(found, path=found)
 
 
+def real_status(root: Path | str | None = None) -> RealFiles:
+    """What :func:`load_chars74k` would find of the real files (for notebook 00-1's report)."""
+    return _find_real(Path(root) if root is not None else _default_root())
+
+
 def _download(base: Path) -> bool:
     from book_utils import download
 

@@ -114,6 +114,11 @@ def _find_real(root: Path) -> RealFiles:
     return RealFiles(root / FOLDER)
 
 
+def real_status(root: Path | str | None = None) -> RealFiles:
+    """What :func:`load_cifar10` would find of the real files (for notebook 00-1's report)."""
+    return _find_real(Path(root) if root is not None else real_root())
+
+
 def _download(root: Path) -> bool:
     from book_utils import download
 

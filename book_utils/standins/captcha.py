@@ -85,11 +85,11 @@ def render_captcha(text: str, seed: int = 0, width: int = CAPTCHA_WIDTH, height:
 def render_array(num: int, seed: int = 0, start: int = 0, length: int = CAPTCHA_LENGTH,
                  progress: bool = False) -> tuple[np.ndarray, list[str]]:
     """Samples ``start .. start+num-1`` as a ``num×60×160`` uint8 array and their texts (no caching)."""
-    from tqdm.auto import tqdm
+    from book_utils.interactive import progress as progress_bar
 
     num, start = require_int("num", num, 1), require_int("start", start, 0)
     texts = [captcha_text(start + i, seed, length) for i in range(num)]
-    bar = tqdm(texts, desc="drawing captchas (once)", unit="img", leave=False, disable=not progress)
+    bar = progress_bar(texts, desc="drawing captchas (once)", unit="img", leave=False, disable=not progress)
     images = np.stack([np.asarray(render_captcha(t, seed=seed), dtype=np.uint8) for t in bar])
     return images, texts
 

@@ -128,13 +128,15 @@ def write_chars74k(dest: Path, per_class: int = PER_CLASS, seed: int = 0) -> dic
     depend on the order they are written in.
     """
     from PIL import Image
-    from tqdm.auto import tqdm
+
+    from book_utils.interactive import progress
 
     per_class = require_int("per_class", per_class, 1)
     seed = require_int("seed", seed, 0)
     fonts = font_paths()
     img_root = Path(dest) / "English" / "Hnd" / "Img"
-    for k, cls in enumerate(tqdm(CHARS74K_CLASSES, desc="Chars74k stand-in (once)", unit="class", leave=False)):
+    bar = progress(CHARS74K_CLASSES, desc="Chars74k stand-in (once)", unit="class", leave=False)
+    for k, cls in enumerate(bar):
         folder = img_root / sample_folder(cls)
         folder.mkdir(parents=True, exist_ok=True)
         for j in range(per_class):
