@@ -22,6 +22,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from book_utils.standins.voc_format import voc_colormap
+
 BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
 VOID_LABEL = 255  # "ignore" value of Pascal VOC-style label maps
 
@@ -214,19 +216,6 @@ def show_boxes(
 
 
 @functools.cache
-def voc_colormap() -> np.ndarray:
-    """The Pascal VOC colour palette: 256x3 uint8; class 1 is (128, 0, 0), 255 (void) is (224, 224, 192)."""
-    cmap = np.zeros((256, 3), dtype=np.uint8)
-    for i in range(256):
-        c, rgb = i, [0, 0, 0]
-        for bit in range(7, -1, -1):
-            for ch in range(3):
-                rgb[ch] |= ((c >> ch) & 1) << bit
-            c >>= 3
-        cmap[i] = rgb
-    return cmap
-
-
 def show_masks(
     image: Any, masks: Any, labels: Sequence[str] | None = None, *, ax: Axes | None = None,
     alpha: float = 0.5, colors: Any = None, figsize: tuple[float, float] | None = None,

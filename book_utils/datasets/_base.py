@@ -114,6 +114,32 @@ def choose_source(
     return "standin", None
 
 
+def detection_target(boxes: Any, labels: Any, masks: Any, size: tuple[int, int]) -> dict[str, Any]:
+    """torchvision's detection target: xyxy ``BoundingBoxes`` on a canvas of ``size`` (h, w), int64 labels and,
+    when ``masks`` is not None, a ``Mask`` stack, so ``transforms.v2`` moves them with the image."""
+    import torch
+    from torchvision import tv_tensors
+
+    target = {"boxes": tv_tensors.BoundingBoxes(torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+                                                format="XYXY", canvas_size=tuple(size)),
+              "labels": torch.as_tensor(labels, dtype=torch.int64)}
+    if masks is not None:
+        target["masks"] = tv_tensors.Mask(torch.as_tensor(masks, dtype=torch.uint8))
+    return target
+
+
+def apply_transforms(img: Any, target: Any, transform: Callable | None, target_transform: Callable | None,
+                     transforms: Callable | None) -> tuple[Any, Any]:
+    """Apply a dataset's three optional transforms in torchvision's order: image, target, then joint."""
+    if transform is not None:
+        img = transform(img)
+    if target_transform is not None:
+        target = target_transform(target)
+    if transforms is not None:
+        img, target = transforms(img, target)
+    return img, target
+
+
 def folder_name(name: str, version: int, params: Mapping[str, Any] | None = None) -> str:
     """``<name>-v<version>`` followed by ``-<key><value>`` for each parameter, e.g. ``banknotes-v3-n100-seed0``."""
     parts = [f"{name}-v{version}"]
