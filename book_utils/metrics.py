@@ -4,10 +4,15 @@
 * :func:`accuracy`: top-1 accuracy (notebook 03-3 on; ``fit``'s default metric).
 * :func:`topk_accuracy`: top-k accuracy, as in torchvision's model tables (03-6).
 * :func:`per_char_accuracy` and :func:`whole_accuracy`: fixed-length multi-label captchas (04-5).
+* :func:`binary_iou_dice`, :func:`confusion_matrix`, :func:`segmentation_scores`: segmentation (06-1, 06-2).
+* :func:`psnr`, :func:`ssim`: image quality (06-4, chapter 8).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import torch
 
 CAPTCHA_CLASSES = 36  # 0-9 and a-z
@@ -66,3 +71,70 @@ def whole_accuracy(outputs: torch.Tensor, targets: torch.Tensor, length: int = 4
     """Fraction of captchas with every character right."""
     pred, true = _positions(outputs, targets, length)
     return (pred == true).all(dim=1).float().mean().item()
+
+
+# ------------------------------------------------------------------------------------------- segmentation
+def binary_iou_dice(pred: torch.Tensor, target: torch.Tensor) -> tuple[float, float]:
+    """IoU and Dice of two boolean masks of one shape (introduced in 06-1); both are 1.0 when both are empty."""
+    pred, target = torch.as_tensor(pred).bool(), torch.as_tensor(target).bool()
+    if pred.shape != target.shape:
+        raise ValueError(f"masks of shapes {tuple(pred.shape)} and {tuple(target.shape)} cannot be compared")
+    inter = (pred & target).sum().item()
+    union = (pred | target).sum().item()
+    total = pred.sum().item() + target.sum().item()
+    return (inter / union if union else 1.0), (2 * inter / total if total else 1.0)
+
+
+def confusion_matrix(pred: torch.Tensor, target: torch.Tensor, num_classes: int,
+                     ignore_index: int | None = 255) -> torch.Tensor:
+    """Pixel confusion matrix (rows: true class, columns: predicted), skipping ``ignore_index`` pixels (VOC's
+    255 "void" band); int64 ``num_classes × num_classes``. Introduced in 06-2."""
+    pred, target = torch.as_tensor(pred).long().reshape(-1), torch.as_tensor(target).long().reshape(-1)
+    if pred.shape != target.shape:
+        raise ValueError("prediction and target must have the same number of pixels")
+    keep = target != ignore_index if ignore_index is not None else torch.ones_like(target, dtype=torch.bool)
+    pred, target = pred[keep], target[keep]
+    if len(target) and (target.min() < 0 or target.max() >= num_classes or pred.min() < 0 or pred.max() >= num_classes):
+        raise ValueError(f"class indices must lie in 0..{num_classes - 1} (or be ignore_index={ignore_index})")
+    return torch.bincount(target * num_classes + pred, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+
+def segmentation_scores(cm: torch.Tensor) -> dict[str, Any]:
+    """Pixel accuracy, per-class IoU (NaN for a class absent from both) and their mean (ignoring NaN)."""
+    cm = torch.as_tensor(cm, dtype=torch.float64)
+    tp = cm.diag()
+    union = cm.sum(0) + cm.sum(1) - tp
+    iou = torch.where(union > 0, tp / union.clamp(min=1), torch.full_like(tp, float("nan")))
+    return {"pixel_accuracy": (tp.sum() / cm.sum().clamp(min=1)).item(), "iou": iou.tolist(),
+            "miou": float(np.nanmean(iou.numpy())) if (union > 0).any() else float("nan")}
+
+
+# ----------------------------------------------------------------------------------------- image quality
+def psnr(image: Any, reference: Any, data_range: float = 1.0) -> float:
+    """Peak signal-to-noise ratio in dB (``skimage.metrics.peak_signal_noise_ratio``); introduced in 06-4."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    a, b = _images(image, reference)
+    return float(peak_signal_noise_ratio(b, a, data_range=data_range))
+
+
+def ssim(image: Any, reference: Any, data_range: float = 1.0) -> float:
+    """Structural similarity (``skimage.metrics.structural_similarity``; colour images channel-wise)."""
+    from skimage.metrics import structural_similarity
+
+    a, b = _images(image, reference)
+    channel = -1 if a.ndim == 3 else None
+    return float(structural_similarity(b, a, data_range=data_range, channel_axis=channel))
+
+
+def _images(image: Any, reference: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Two images as float64 numpy arrays of one shape (H×W or H×W×C; C×H×W tensors are moved)."""
+    out = []
+    for x in (image, reference):
+        a = x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
+        if a.ndim == 3 and a.shape[0] in (1, 3) and a.shape[-1] not in (1, 3):
+            a = np.moveaxis(a, 0, -1)
+        out.append(np.squeeze(a.astype(np.float64)))
+    if out[0].shape != out[1].shape:
+        raise ValueError(f"images of shapes {out[0].shape} and {out[1].shape} cannot be compared")
+    return out[0], out[1]

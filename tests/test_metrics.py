@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -107,3 +108,49 @@ def test_captcha_accuracies_reject_bad_shapes(fn):
         fn(targets, targets[:1])
     with pytest.raises(ValueError, match="shape"):
         fn(targets[0], targets[0])  # one sample must still be N×144
+
+
+# ------------------------------------------------------------------------------------ segmentation (06-x)
+def test_binary_iou_dice():
+    from book_utils.metrics import binary_iou_dice
+
+    a = torch.zeros(4, 4, dtype=torch.bool)
+    b = a.clone()
+    a[:2, :2] = True  # 4 pixels
+    b[:2, :3] = True  # 6 pixels, 4 shared
+    iou, dice = binary_iou_dice(a, b)
+    assert iou == pytest.approx(4 / 6) and dice == pytest.approx(8 / 10)
+    assert binary_iou_dice(torch.zeros(2, 2), torch.zeros(2, 2)) == (1.0, 1.0)
+    with pytest.raises(ValueError, match="shapes"):
+        binary_iou_dice(a, b[:3])
+
+
+def test_confusion_matrix_and_scores_skip_void():
+    from book_utils.metrics import confusion_matrix, segmentation_scores
+
+    target = torch.tensor([[0, 0, 1, 255], [2, 2, 1, 255]])
+    pred = torch.tensor([[0, 1, 1, 0], [2, 0, 1, 2]])
+    cm = confusion_matrix(pred, target, 3)
+    assert cm.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 1]] and cm.sum() == 6  # the two 255 pixels skipped
+    scores = segmentation_scores(cm)
+    assert scores["pixel_accuracy"] == pytest.approx(4 / 6)
+    assert scores["iou"] == pytest.approx([1 / 3, 2 / 3, 1 / 2])
+    assert scores["miou"] == pytest.approx((1 / 3 + 2 / 3 + 1 / 2) / 3)
+    with pytest.raises(ValueError, match="class indices"):
+        confusion_matrix(torch.tensor([5]), torch.tensor([0]), 3)
+    absent = segmentation_scores(confusion_matrix(torch.tensor([0, 0]), torch.tensor([0, 0]), 2))
+    assert absent["iou"][0] == 1.0 and absent["miou"] == 1.0  # class 1 absent everywhere: NaN, ignored
+
+
+def test_psnr_and_ssim():
+    from book_utils.metrics import psnr, ssim
+
+    rng = np.random.default_rng(0)
+    ref = rng.random((32, 32))
+    noisy = np.clip(ref + rng.normal(0, 0.3, ref.shape), 0, 1)
+    assert psnr(noisy, ref) == pytest.approx(10 * np.log10(1 / np.mean((noisy - ref) ** 2)))
+    assert ssim(ref, ref) == pytest.approx(1.0) and ssim(noisy, ref) < 0.9
+    rgb = torch.rand(3, 16, 16)
+    assert ssim(rgb, rgb) == pytest.approx(1.0) and psnr(rgb, rgb.numpy().transpose(1, 2, 0) * 0.5) < 20
+    with pytest.raises(ValueError, match="shapes"):
+        psnr(ref, ref[:10])

@@ -91,9 +91,8 @@ def _resize(rgb: np.ndarray, size: int) -> np.ndarray:
 def background(rng: np.random.Generator, photos: Sequence[np.ndarray] = (), size: int = SIZE) -> np.ndarray:
     """A uint8 background: a crop of one of ``photos`` (bundled photos if empty, with probability
     :data:`PHOTO_SHARE`), else a drawn sky with clouds, with a sea below the horizon sometimes."""
-    use_photo = rng.random() < PHOTO_SHARE
-    pool = photos or bundled_photos()
-    if use_photo:
+    if rng.random() < PHOTO_SHARE:
+        pool = photos or bundled_photos()  # loaded only when a scene needs one
         photo = pool[int(rng.integers(len(pool)))]
         h, w = photo.shape[:2]
         side = int(rng.integers(min(h, w) // 2, min(h, w) + 1))
