@@ -95,6 +95,13 @@ def user_backgrounds() -> list[Path]:
     return sorted(p for p in folder.glob("*") if p.suffix.lower() in _PHOTO_SUFFIXES) if folder.is_dir() else []
 
 
+def background_tag(photos: list[Path]) -> str:
+    """``"bundled"``, or a short hash of your background photos' names and sizes (part of the folder name)."""
+    if not photos:
+        return "bundled"
+    return hashlib.sha256("".join(f"{p.name}:{p.stat().st_size}" for p in photos).encode()).hexdigest()[:8]
+
+
 def scenes_folder(n: int, seed: int = 0) -> Path:
     """The generated folder with ``n`` scenes (both layouts; built once, then cached)."""
     from PIL import Image
@@ -102,9 +109,7 @@ def scenes_folder(n: int, seed: int = 0) -> Path:
     from book_utils.standins import sun_scenes as gen
 
     photos = user_backgrounds()
-    tag = "bundled"
-    if photos:
-        tag = hashlib.sha256("".join(f"{p.name}:{p.stat().st_size}" for p in photos).encode()).hexdigest()[:8]
+    tag = background_tag(photos)
 
     def build(tmp: Path) -> dict:
         arrays = [np.asarray(Image.open(p).convert("RGB")) for p in photos]

@@ -3,9 +3,10 @@ else the generated scenes written in VOC's layout (chapters 5 and 6).
 
 Introduced in notebook 05-4 (Faster R-CNN on the VOC copy) and used by chapter 6. The real VOC2012
 (2 GB, 20 classes) is looked for in ``<data_dir>/voc/VOCdevkit/VOC2012`` and downloaded there by
-torchvision's md5-checked ``VOCDetection(download=True)`` when online; offline the stand-in is the sun scenes
-of :mod:`book_utils.standins.sun_scenes` in the same layout, read by the same code below (and by
-``torchvision.datasets.VOCDetection``). Targets: detection ``{"boxes": float32 (k, 4) xyxy pixel edges,
+torchvision's md5-checked ``VOCDetection(download=True)`` when online; offline the stand-in is a generated
+set in the same layout, read by the same code below (and by ``torchvision.datasets.VOCDetection``):
+``flavour="suns"``, the one-class sun scenes of :mod:`book_utils.standins.sun_scenes` (chapter 5), or
+``flavour="sky"``, the four-class sky scenes of :mod:`book_utils.standins.sky_scenes` (chapter 6). Targets: detection ``{"boxes": float32 (k, 4) xyxy pixel edges,
 "labels": int64}``; segmentation a uint8 ``H×W`` class map (255 = void, as in VOC); instances adds
 ``"masks"`` uint8 ``(k, H, W)`` from ``SegmentationObject``.
 """
@@ -34,6 +35,7 @@ from book_utils.datasets._base import (
 TITLE = "Pascal VOC 2012"
 SPLITS = ("train", "val", "trainval")
 TASKS = ("detection", "segmentation", "instances")
+FLAVOURS = ("suns", "sky")
 VOC_CLASSES = ["background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
                "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
                "tvmonitor"]
@@ -137,14 +139,16 @@ def load_voc(
     task: str = "detection",
     n: int = 1489,
     seed: int = 0,
+    flavour: str = "suns",
     transforms: Callable | None = None,
 ) -> VOC:
     """One split (``"train"``, ``"val"``, ``"trainval"``) of VOC 2012 for ``task`` (``"detection"``,
-    ``"segmentation"``, ``"instances"``). ``n`` and ``seed`` choose the stand-in's scenes (the sun scenes
-    of chapter 5); ``root`` is where the real ``VOCdevkit`` is looked for (default ``<data_dir>/voc``);
+    ``"segmentation"``, ``"instances"``). ``n``, ``seed`` and ``flavour`` (``"suns"`` or ``"sky"``) choose
+    the stand-in's scenes; ``root`` is where the real ``VOCdevkit`` is looked for (default ``<data_dir>/voc``);
     ``transforms`` is a joint (image, target) transform such as a ``transforms.v2`` pipeline."""
     check_split(split, SPLITS)
     require_choice("task", task, TASKS)
+    require_choice("flavour", flavour, FLAVOURS)
     n, seed = require_int("n", n, 10), require_int("seed", seed, 0)
     base = Path(root) if root is not None else _default_root()
     how = (f"Download VOCtrainval_11-May-2012.tar (2 GB) from the PASCAL VOC site and unpack it into {base} "
@@ -153,12 +157,33 @@ def load_voc(
     if real is not None:
         announce(TITLE, "real", real, verbose=verbose)
         return VOC(real, split, task, VOC_CLASSES, "real", transform, target_transform, transforms)
-    from book_utils.datasets.sun_scenes import scenes_folder
-    from book_utils.standins.sun_scenes import CLASSES
+    if flavour == "suns":
+        from book_utils.datasets.sun_scenes import scenes_folder
+        from book_utils.standins.sun_scenes import CLASSES
 
-    folder = scenes_folder(n, seed) / "VOCdevkit" / "VOC2012"
-    announce(TITLE, "standin", folder, "the sun scenes in VOC's layout; see data/README.md", verbose)
+        folder = scenes_folder(n, seed) / "VOCdevkit" / "VOC2012"
+    else:
+        from book_utils.standins.sky_scenes import CLASSES
+
+        folder = sky_folder(n, seed) / "VOCdevkit" / "VOC2012"
+    announce(TITLE, "standin", folder, f"the {flavour} scenes in VOC's layout; see data/README.md", verbose)
     return VOC(folder, split, task, list(CLASSES), "standin", transform, target_transform, transforms)
+
+
+def sky_folder(n: int, seed: int = 0) -> Path:
+    """The generated folder with ``n`` sky scenes in VOC's layout (built once, then cached)."""
+    from book_utils.datasets._base import generated
+    from book_utils.datasets.sun_scenes import background_tag, user_backgrounds
+    from book_utils.standins import sky_scenes as gen
+
+    photos = user_backgrounds()
+
+    def build(tmp: Path) -> dict:
+        from PIL import Image
+
+        return gen.write_sky_scenes(tmp, n, seed, [np.asarray(Image.open(p).convert("RGB")) for p in photos])
+
+    return generated("sky_scenes", gen.VERSION, build, {"n": n, "seed": seed, "bg": background_tag(photos)})
 
 
 def _default_root() -> Path:

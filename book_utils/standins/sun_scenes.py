@@ -88,11 +88,15 @@ def _resize(rgb: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize((size, size), resample=2))  # 2 = BILINEAR
 
 
-def background(rng: np.random.Generator, photos: Sequence[np.ndarray] = (), size: int = SIZE) -> np.ndarray:
-    """A uint8 background: a crop of one of ``photos`` (bundled photos if empty, with probability
+def background(rng: np.random.Generator, photos: Sequence[np.ndarray] = (), size: int = SIZE,
+               index: int = 0) -> np.ndarray:
+    """A uint8 background. With your ``photos``: photo ``index % len(photos)`` resized to ``size`` (the book
+    pastes one scene on each of its photos). Without: a crop of a bundled photo (probability
     :data:`PHOTO_SHARE`), else a drawn sky with clouds, with a sea below the horizon sometimes."""
+    if photos:
+        return _resize(np.ascontiguousarray(photos[index % len(photos)][..., :3]), size)
     if rng.random() < PHOTO_SHARE:
-        pool = photos or bundled_photos()  # loaded only when a scene needs one
+        pool = bundled_photos()  # loaded only when a scene needs one
         photo = pool[int(rng.integers(len(pool)))]
         h, w = photo.shape[:2]
         side = int(rng.integers(min(h, w) // 2, min(h, w) + 1))
@@ -134,7 +138,7 @@ def render_scene(index: int, seed: int = 0, photos: Sequence[np.ndarray] = ()) -
     from PIL import Image
 
     rng = np.random.default_rng([require_int("seed", seed, 0), require_int("index", index, 0)])
-    img = background(rng, photos).copy()
+    img = background(rng, photos, index=index).copy()
     instances = np.zeros(img.shape[:2], dtype=np.uint8)
     boxes = place(rng)
     sun = draw_sun()
