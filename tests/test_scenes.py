@@ -25,7 +25,7 @@ def test_the_books_rules_hold(suns):
         img, boxes, instances = sun_scenes.render_scene(i)
         assert img.shape == (300, 300, 3) and 1 <= len(boxes) <= 3
         squares = [sun_scenes.pasted_square(*b) for b in boxes]
-        for k, (cx, cy, side) in enumerate(boxes):
+        for k, (_, _, side) in enumerate(boxes):
             x0, y0, x1, y1 = squares[k]
             assert 75 <= side <= 120 and 0 <= x0 and 0 <= y0 and x1 <= 300 and y1 <= 300
             ys, xs = np.nonzero(instances == k + 1)
