@@ -12,6 +12,13 @@ Both are scored on held-out examples. Real learning generalises, memorising does
 must beat the control by a margin. An optimizer that never steps fails the first check; misaligned labels
 make the "real" copy a second control and fail the second. Both checks go through ``cfg.check`` with the
 same thresholds in every mode.
+
+Two cautions, learned on the book's data. With two classes and one strong cue (the banknotes' colour), a
+random permutation of the targets still agrees with the truth about half the time, so the control learns
+the cue or its opposite and its held-out *accuracy* is 1 or 0 by chance: score such tasks with
+:func:`book_utils.metrics.log_likelihood` instead (regressions with :func:`~book_utils.metrics.negative_mse`).
+And to see the check fail on purpose, misalign labels by a random re-pairing: on data sorted by class (an
+``ImageFolder`` tree), giving each image its neighbour's label changes almost nothing.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 (a function ``(outputs, targets) -> float``, averaged over batches weighted by batch size).
 
 * :func:`accuracy`: top-1 accuracy (notebook 03-3 on; ``fit``'s default metric).
+* :func:`log_likelihood` and :func:`negative_mse`: higher-is-better scores for :func:`~book_utils.learning.
+  learning_check` where accuracy is too coarse (two classes with one strong cue) or there are no classes.
 * :func:`topk_accuracy`: top-k accuracy, as in torchvision's model tables (03-6).
 * :func:`per_char_accuracy` and :func:`whole_accuracy`: fixed-length multi-label captchas (04-5).
 * :func:`binary_iou_dice`, :func:`confusion_matrix`, :func:`segmentation_scores`: segmentation (06-1, 06-2).
@@ -38,6 +40,17 @@ def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
             "regression targets pass metric=None or your own metric function."
         )
     return (predicted == targets.long()).float().mean().item()
+
+
+def log_likelihood(outputs: torch.Tensor, targets: torch.Tensor) -> float:
+    """Mean log-probability of the true class (minus the cross-entropy): 0 when every prediction is certain
+    and right. Introduced in 03-3."""
+    return -torch.nn.functional.cross_entropy(outputs.float(), targets.long()).item()
+
+
+def negative_mse(outputs: torch.Tensor, targets: torch.Tensor) -> float:
+    """Minus the mean squared error, so that higher is better (a regression's score for ``learning_check``)."""
+    return -torch.nn.functional.mse_loss(outputs.float(), targets.float()).item()
 
 
 def topk_accuracy(outputs: torch.Tensor, targets: torch.Tensor, k: int = 5) -> float:

@@ -21,7 +21,8 @@ def blobs(n: int, seed: int) -> TensorDataset:
 
 
 class Misaligned(Dataset):
-    """A data bug: every image gets the label of the next one."""
+    """A data bug: every image gets the label of the next one (the blobs come in random order; on data
+    sorted by class this would change almost nothing, so the notebooks re-pair labels at random)."""
 
     def __init__(self, data: Dataset) -> None:
         self.data = data

@@ -154,3 +154,12 @@ def test_psnr_and_ssim():
     assert ssim(rgb, rgb) == pytest.approx(1.0) and psnr(rgb, rgb.numpy().transpose(1, 2, 0) * 0.5) < 20
     with pytest.raises(ValueError, match="shapes"):
         psnr(ref, ref[:10])
+
+
+def test_log_likelihood_and_negative_mse():
+    from book_utils.metrics import log_likelihood, negative_mse
+
+    logits = torch.tensor([[10.0, -10.0], [0.0, 0.0]])
+    assert log_likelihood(logits, torch.tensor([0, 1])) == pytest.approx(-np.log(2) / 2, abs=1e-6)
+    assert log_likelihood(logits[:1], torch.tensor([0])) == pytest.approx(0.0, abs=1e-6)
+    assert negative_mse(torch.tensor([1.0, 3.0]), torch.tensor([1.0, 1.0])) == pytest.approx(-2.0)
