@@ -154,13 +154,13 @@ def main(argv: list[str] | None = None) -> int:
             rel = relative(path, ROOT)
             rows[rel] = {"median_s": round(med, 2), "times_s": [round(t, 2) for t in times], "checks": checks,
                          "machine": machine(), "date": date.today().isoformat()}
-            if args.inplace:
-                strip_outputs(nb)
-                write_notebook(nb, path)
-            if args.out:
+            if args.out:  # all outputs, before --inplace strips them
                 dst = args.out / relative(path, ROOT / "notebooks")
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 write_notebook(nb, dst)
+            if args.inplace:
+                strip_outputs(nb)
+                write_notebook(nb, path)
     if args.results and rows:
         merge_results(args.results, args.mode, rows)
     if failures:
