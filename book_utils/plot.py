@@ -9,7 +9,6 @@ types) 0..255, uint16 0..65535, bool and floats 0..1. Pass ``vmin``/``vmax`` for
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -215,7 +214,6 @@ def show_boxes(
     return ax
 
 
-@functools.cache
 def show_masks(
     image: Any, masks: Any, labels: Sequence[str] | None = None, *, ax: Axes | None = None,
     alpha: float = 0.5, colors: Any = None, figsize: tuple[float, float] | None = None,

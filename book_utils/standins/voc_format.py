@@ -7,6 +7,7 @@ instance indices, 255 along object edges as VOC's "void" band) and ``ImageSets/{
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -16,8 +17,9 @@ import numpy as np
 VOID = 255
 
 
+@functools.cache
 def voc_colormap() -> np.ndarray:
-    """Pascal VOC's 256-colour palette (uint8 256×3): index 1 is (128, 0, 0), 255 is (224, 224, 192)."""
+    """Pascal VOC's 256-colour palette (uint8 256×3, read-only): index 1 is (128, 0, 0), 255 is (224, 224, 192)."""
     cmap = np.zeros((256, 3), dtype=np.uint8)
     for i in range(256):
         c, r, g, b = i, 0, 0, 0
@@ -27,6 +29,7 @@ def voc_colormap() -> np.ndarray:
             b |= ((c >> 2) & 1) << (7 - j)
             c >>= 3
         cmap[i] = (r, g, b)
+    cmap.flags.writeable = False
     return cmap
 
 
