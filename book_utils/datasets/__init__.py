@@ -13,6 +13,9 @@ LOADERS = {
     "chars74k": "load_chars74k",  # 02-2
     "banknotes": "load_banknotes",  # 03-3
     "captcha": "load_captcha",  # 04-5
+    "kaggle_cifar10": "load_kaggle_cifar10",  # 04-7
+    "sun_scenes": "load_sun_scenes",  # 05-1
+    "voc": "load_voc",  # 05-1 (chapters 5 and 6)
 }
 
 
