@@ -158,7 +158,8 @@ def test_recipes():
         8, 3000, 2000, 8, "adam", False)
     assert [lite.lr_at(e) for e in (0, 5, 6, 7, 20)] == [3e-3, 3e-3, 3e-4, 3e-4, 3e-4]
     smoke = models.cifar_recipe("smoke")
-    assert (smoke.width, smoke.n_train, smoke.n_test, smoke.epochs, smoke.num_workers) == (8, 256, 128, 1, 0)
+    assert (smoke.width, smoke.n_train, smoke.n_test, smoke.epochs, smoke.num_workers) == (8, 256, 128, 2, 0)
+    assert [smoke.lr_at(e) for e in (0, 1)] == [3e-3, 3e-4], "smoke mode runs the learning-rate drop too"
     for mode in ("lite", "smoke"):
         recipe = models.cifar_recipe(mode)
         assert recipe.width < 64 and recipe.n_train is not None and recipe.epochs >= 1
@@ -240,7 +241,7 @@ def test_train_cifar_model_runs_the_recipe_without_touching_the_callers_rng(fake
     state = torch.get_rng_state()
     model, history = models.train_cifar_model(_cfg(tmp_path), "vgg11", live=False)
     assert torch.equal(state, torch.get_rng_state())  # the caller's random stream is untouched
-    assert fake_cifar == ["train", "test"] and history.epochs == 1 and "val_acc" in history.history
+    assert fake_cifar == ["train", "test"] and history.epochs == 2 and "val_acc" in history.history
     assert isinstance(model, models.VGGCifar) and model.classifier.in_features == 64  # smoke: width 8
     again, _ = models.train_cifar_model(_cfg(tmp_path), "vgg11", live=False)
     for a, b in zip(model.state_dict().values(), again.state_dict().values()):

@@ -55,7 +55,8 @@ class CifarRecipe:
 
 def cifar_recipe(mode: str, arch: str = "resnet18") -> CifarRecipe:
     """The 04-1 recipe for a mode: full = the book (width 64, 50k images, 60 epochs: 50 at 1e-3, 10 at 1e-4);
-    lite = a width-8 network on 3,000 images for 8 epochs with Adam, no augmentation; smoke = seconds."""
+    lite = a width-8 network on 3,000 images for 8 epochs with Adam, no augmentation; smoke = seconds (two
+    one-epoch stages, so that the learning-rate drop runs in every mode)."""
     from book_utils.config import MODES
 
     check_arch(arch)
@@ -67,7 +68,7 @@ def cifar_recipe(mode: str, arch: str = "resnet18") -> CifarRecipe:
         return CifarRecipe(
             arch, 8, 3000, 2000, 64, ((6, 3e-3), (2, 3e-4)), weight_decay=0.0, augment=False, optimizer="adam"
         )
-    return CifarRecipe(arch, 8, 256, 128, 64, ((1, 3e-3),), weight_decay=0.0, optimizer="adam")
+    return CifarRecipe(arch, 8, 256, 128, 64, ((1, 3e-3), (1, 3e-4)), weight_decay=0.0, optimizer="adam")
 
 
 def _subset(dataset: Any, n: int | None, seed: int) -> Any:
