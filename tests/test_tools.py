@@ -76,6 +76,13 @@ def test_chapter_map_lists_every_notebook():
         assert f"[{nb.name}]" in table
 
 
+def test_chapter_map_keeps_a_wrapped_book_section_whole():
+    header = ("# Chapter 9.9: Demo\nBook section: §9.1 (one thing) and §9.2 (another,\n"
+              "which wraps | here).\n\nWhat you will learn:\n- nothing")
+    assert chapter_map.book_section(header) == "§9.1 (one thing) and §9.2 (another, which wraps \\| here)"
+    assert chapter_map.book_section("# Chapter 9.9: Demo\nWhat you will learn:") == ""
+
+
 def test_build_carries_kept_outputs_of_unchanged_cells():
     path = Path("notebooks/09_demo/09-9_demo.ipynb")
     old = nbtool.script_to_notebook(SCRIPT, path)

@@ -21,12 +21,26 @@ from nbtool import ROOT, find_notebooks  # noqa: E402
 START, END = "<!-- chapter-map:start -->", "<!-- chapter-map:end -->"
 
 
+def book_section(header: str) -> str:
+    """The "Book section:" text of a notebook's first cell, whole even when it wraps over several lines
+    (it ends at a blank line or at "What you will learn")."""
+    lines = header.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("Book section:")), None)
+    if start is None:
+        return ""
+    parts = [lines[start].removeprefix("Book section:").strip()]
+    for line in lines[start + 1:]:
+        if not line.strip() or line.startswith(("What you will learn", "[![", "#")):
+            break
+        parts.append(line.strip())
+    return " ".join(parts).rstrip(".").replace("|", "\\|")
+
+
 def notebook_row(path: Path, results: dict) -> str:
     """One Markdown table row for a notebook."""
     first = nbformat.read(path, as_version=4).cells[0].source
     title = re.sub(r"^#\s*Chapter\s*[\d.]+:\s*", "", first.splitlines()[0]).strip()
-    m = re.search(r"Book section:\s*(.+)", first)
-    section = m.group(1).strip().rstrip(".") if m else ""
+    section = book_section(first)
     rel = path.relative_to(ROOT).as_posix()
 
     def t(mode: str) -> str:
