@@ -129,7 +129,7 @@ def detection_target(boxes: Any, labels: Any, masks: Any, size: tuple[int, int])
 
 
 def apply_transforms(img: Any, target: Any, transform: Callable | None, target_transform: Callable | None,
-                     transforms: Callable | None) -> tuple[Any, Any]:
+                     transforms: Callable | None = None) -> tuple[Any, Any]:
     """Apply a dataset's three optional transforms in torchvision's order: image, target, then joint."""
     if transform is not None:
         img = transform(img)

@@ -17,7 +17,14 @@ import torch
 from torch.utils.data import Dataset
 
 from book_utils._validate import require_int
-from book_utils.datasets._base import DatasetCacheError, announce, check_source, check_split, generated
+from book_utils.datasets._base import (
+    DatasetCacheError,
+    announce,
+    apply_transforms,
+    check_source,
+    check_split,
+    generated,
+)
 from book_utils.standins.captcha import (
     CAPTCHA_CHARS,
     CAPTCHA_HEIGHT,
@@ -91,11 +98,7 @@ class Captchas(Dataset):
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         x: Any = torch.from_numpy(np.array(self.image(index), dtype=np.float32) / 255.0).unsqueeze(0)
         y: Any = encode_label(self.targets[index], self.length)
-        if self.transform is not None:
-            x = self.transform(x)
-        if self.target_transform is not None:
-            y = self.target_transform(y)
-        return x, y
+        return apply_transforms(x, y, self.transform, self.target_transform)
 
 
 def load_captcha(

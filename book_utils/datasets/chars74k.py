@@ -23,6 +23,7 @@ from book_utils.datasets._base import (
     DatasetCacheError,
     RealFiles,
     announce,
+    apply_transforms,
     check_split,
     choose_source,
     generated,
@@ -57,11 +58,7 @@ class Chars74k(Dataset):
 
         img: Any = Image.fromarray(self.data[index], mode="L")
         target: Any = self.targets[index]
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return apply_transforms(img, target, self.transform, self.target_transform)
 
 
 def _find_img_dir(base: Path) -> Path | None:

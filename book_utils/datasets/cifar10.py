@@ -22,6 +22,7 @@ from book_utils.datasets._base import (
     DatasetCacheError,
     RealFiles,
     announce,
+    apply_transforms,
     check_split,
     choose_source,
     generated,
@@ -80,11 +81,7 @@ class CIFAR10(Dataset):
 
         img: Any = Image.fromarray(self.data[index])
         target: Any = self.targets[index]
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return apply_transforms(img, target, self.transform, self.target_transform)
 
     def __repr__(self) -> str:
         return f"CIFAR10(split={self.split!r}, source={self.source!r}, n={len(self)}, root={str(self.root)!r})"

@@ -26,6 +26,7 @@ from book_utils.datasets._base import (
     DatasetCacheError,
     RealFiles,
     announce,
+    apply_transforms,
     check_split,
     choose_source,
     generated,
@@ -100,11 +101,7 @@ class KaggleCIFAR10(Dataset):
         with Image.open(self.files[index]) as im:
             img: Any = im.convert("RGB")
         target: Any = self.targets[index]
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return apply_transforms(img, target, self.transform, self.target_transform)
 
     def __repr__(self) -> str:
         return (f"KaggleCIFAR10(split={self.split!r}, source={self.source!r}, n={len(self)}, "
