@@ -52,7 +52,7 @@ class LineProgress:
         self._start, self._closed = time.perf_counter(), False
 
     def __iter__(self) -> Iterator:
-        for item in self.iterable or ():
+        for item in () if self.iterable is None else self.iterable:  # `or` would fail on NumPy arrays
             yield item
             self.n += 1
         self.close()

@@ -57,6 +57,16 @@ def test_headless_progress_prints_one_summary_line(monkeypatch, capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_headless_progress_iterates_numpy_arrays(monkeypatch, capsys):
+    """A NumPy array (images, as in 02-1) has no truth value: the bar must not ask it for one."""
+    import numpy as np
+
+    fake_shell(monkeypatch, allow_stdin=False)
+    images = np.zeros((4, 2, 2))
+    assert len(list(progress(images, desc="HOG"))) == 4
+    assert capsys.readouterr().out.startswith("HOG: 4/4 it in ")
+
+
 def test_watched_progress_is_tqdm(monkeypatch):
     fake_shell(monkeypatch, allow_stdin=True)
     bar = progress(range(2), desc="live", disable=True)
