@@ -50,6 +50,22 @@ class PermutedTargets(Dataset):
         return self.dataset[index][0], self.dataset[self.order[index]][1]
 
 
+def fitting_loss(model: nn.Module, loader: Any, loss_fn: Callable | None = None, device: Any = None) -> float:
+    """Mean loss of ``model`` over ``loader`` as training sees it: BatchNorm normalises with each batch's own
+    statistics (not the running averages), dropout is off, no gradients; ``model`` itself is not changed.
+
+    The learning check compares this before and after training. Measured in plain eval mode instead, an
+    untrained network's loss depends on BatchNorm running statistics that training updates even when the
+    optimizer never steps, so a frozen optimizer could still show a falling loss.
+    """
+    probe = copy.deepcopy(model)
+    for module in probe.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.track_running_stats = False  # with no running statistics, BatchNorm uses the batch's own
+            module.running_mean = module.running_var = None
+    return evaluate(probe, loader, loss_fn, device, metric=None)["loss"]
+
+
 def _head(dataset: Dataset, n: int, seed: int) -> Dataset:
     """``n`` items of a seeded permutation of ``dataset`` (all of it when it is smaller)."""
     size = len(dataset)  # type: ignore[arg-type]
@@ -96,10 +112,10 @@ def learning_check(
             net = copy.deepcopy(model).to(cfg.device)
             loader = DataLoader(data, batch_size=batch_size, shuffle=True, collate_fn=collate_fn,
                                 generator=torch.Generator().manual_seed(cfg.seed))
-            before = evaluate(net, loader, loss_fn, cfg.device, metric=None)["loss"]
+            before = fitting_loss(net, loader, loss_fn, cfg.device)
             history = fit(net, loader, epochs=epochs, optimizer=make_opt(net.parameters()), loss_fn=loss_fn,
                           device=cfg.device, metric=None, live=False, desc=f"{name} ({arm})")
-            after = evaluate(net, loader, loss_fn, cfg.device, metric=None)["loss"]
+            after = fitting_loss(net, loader, loss_fn, cfg.device)
             scores[f"{arm}_loss_ratio"] = after / before if before > 0 else float("inf")
             scores[f"{arm}_val"] = evaluate(net, val, loss_fn, cfg.device, metric=metric)["acc"]
             scores[f"{arm}_train_loss"] = history["train_loss"][-1]

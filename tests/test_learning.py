@@ -65,6 +65,37 @@ def test_an_optimizer_that_never_steps_fails(cfg, monkeypatch):
         learning_check(cfg, model(), blobs(400, 0), blobs(200, 1), epochs=5, optimizer=fast)
 
 
+def bn_model() -> nn.Module:
+    """With BatchNorm, whose running statistics move during training even when the optimizer never steps."""
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(8, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 4))
+
+
+def shifted_blobs(n: int, seed: int) -> TensorDataset:
+    """The blobs far from the origin: fresh BatchNorm running statistics (mean 0, variance 1) fit them badly."""
+    x, y = blobs(n, seed).tensors
+    return TensorDataset(x * 5 + 20, y)
+
+
+def test_a_frozen_optimizer_fails_with_batchnorm_too(cfg, monkeypatch):
+    """The loss is measured as training sees it (batch statistics): measured in eval mode, the running
+    statistics that one epoch updates make the loss fall about fourfold here with no step at all."""
+    from book_utils.learning import fitting_loss
+    from book_utils.train import evaluate
+
+    net, loader = bn_model(), torch.utils.data.DataLoader(shifted_blobs(256, 0), batch_size=32)
+    eval_before, fit_before = evaluate(net, loader, metric=None)["loss"], fitting_loss(net, loader)
+    net.train()
+    with torch.no_grad():
+        for x, _ in loader:  # what fit does to BatchNorm when the optimizer never steps
+            net(x)
+    assert evaluate(net, loader, metric=None)["loss"] < eval_before / 2  # the trap
+    assert fitting_loss(net, loader) == pytest.approx(fit_before, rel=1e-5)  # no step, no change
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, closure=None: None)
+    with pytest.raises(CheckFailed, match="loss ratio"):
+        learning_check(cfg, bn_model(), shifted_blobs(400, 0), shifted_blobs(200, 1), epochs=5, optimizer=fast)
+
+
 def test_misaligned_labels_fail(cfg):
     with pytest.raises(CheckFailed, match="held-out gain"):
         learning_check(cfg, model(), Misaligned(blobs(400, 0)), blobs(200, 1), epochs=5, optimizer=fast,
