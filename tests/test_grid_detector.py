@@ -30,6 +30,14 @@ def test_decode_inverts_encode():
     assert (scores > 0.99).all()
 
 
+def test_decode_never_inverts_a_box():
+    logits = torch.tensor([[[0.0, 5.0]] * 9])
+    offsets = torch.full((1, 9, 3), 0.5)
+    offsets[..., 2] = -0.2  # an untrained model can predict a negative side
+    (boxes, _), = decode(logits, offsets, torch.zeros(1, 9), size=300)
+    assert len(boxes) == 9 and (boxes[:, 2:] >= boxes[:, :2]).all()
+
+
 def test_cells_and_heads():
     assert cell_boxes(300)[5].tolist() == [200, 100, 300, 200]
     book = GridDetector("book", width=64)
@@ -78,3 +86,4 @@ def test_fit_detection_records_every_loss_term():
     keys = set(history.history)
     assert {"train_loss", "train_loss_classifier", "train_loss_box_reg", "train_loss_objectness"} <= keys
     assert history["train_loss"][-1] < history["train_loss"][0]
+

@@ -11,11 +11,13 @@ Two boxes in one cell still collide: the later one wins, as in the book (rare wi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 from book_utils._validate import require_choice, require_int
 from book_utils.models.resnet import resnet18
@@ -30,36 +32,37 @@ def cell_boxes(size: int, grid: int = 3) -> torch.Tensor:
     return torch.stack([xs * c, ys * c, (xs + 1) * c, (ys + 1) * c], -1).reshape(-1, 4).float()
 
 
-def encode(boxes: torch.Tensor, size: int, grid: int = 3) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def encode(boxes: Any, size: int, grid: int = 3) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Targets for one image's xyxy square ``boxes`` (k, 4): labels (g²,) 0/1, offsets (g², 3) = centre in
-    its cell's units from the cell's top-left corner and side / image size, confidence (g²,) = IoU(box, cell)."""
-    from torchvision.ops import box_iou
+    its cell's units from the cell's top-left corner and side / image size, confidence (g²,) = IoU(box, cell).
 
+    Plain Python arithmetic (the loss calls this for every image of every batch: small tensor operations would
+    cost more than the model's forward pass); the IoU is ``torchvision.ops.box_iou``'s, written out."""
     c = size / grid
-    labels = torch.zeros(grid * grid, dtype=torch.int64)
-    offsets = torch.zeros(grid * grid, 3)
-    conf = torch.zeros(grid * grid)
-    cells = cell_boxes(size, grid)
-    for box in torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4):
-        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-        gx, gy = min(int(cx // c), grid - 1), min(int(cy // c), grid - 1)
-        k = gy * grid + gx
+    labels, offsets, conf = [0] * grid * grid, [[0.0, 0.0, 0.0] for _ in range(grid * grid)], [0.0] * grid * grid
+    for x0, y0, x1, y1 in torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4).tolist():
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        gx, gy = min(max(int(cx // c), 0), grid - 1), min(max(int(cy // c), 0), grid - 1)
+        k = gy * grid + gx  # a later box in the same cell overwrites an earlier one, as in the book
         labels[k] = 1
-        offsets[k] = torch.stack([cx / c - gx, cy / c - gy, (box[2] - box[0]) / size])
-        conf[k] = box_iou(box[None], cells[k:k + 1])[0, 0]
-    return labels, offsets, conf
+        offsets[k] = [cx / c - gx, cy / c - gy, (x1 - x0) / size]
+        inter = (max(0.0, min(x1, (gx + 1) * c) - max(x0, gx * c))
+                 * max(0.0, min(y1, (gy + 1) * c) - max(y0, gy * c)))
+        conf[k] = inter / ((x1 - x0) * (y1 - y0) + c * c - inter)
+    return torch.tensor(labels), torch.tensor(offsets), torch.tensor(conf)
 
 
 def decode(logits: torch.Tensor, offsets: torch.Tensor, conf: torch.Tensor, size: int, grid: int = 3,
            threshold: float = 0.5) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Boxes and scores per image from the model's outputs ((N, g², 2), (N, g², 3), (N, g²)): cells whose
-    object probability is at least ``threshold``; the score is that probability (no NMS here)."""
+    object probability is at least ``threshold``; the score is that probability (no NMS here). A negative
+    predicted side (an untrained model) gives an empty box, never an inverted one."""
     c = size / grid
     prob = logits.softmax(-1)[..., 1]
     gx = torch.arange(grid * grid, device=logits.device) % grid
     gy = torch.arange(grid * grid, device=logits.device) // grid
     cx, cy = (gx + offsets[..., 0]) * c, (gy + offsets[..., 1]) * c
-    half = offsets[..., 2] * size / 2
+    half = offsets[..., 2].clamp(min=0) * size / 2
     boxes = torch.stack([cx - half, cy - half, cx + half, cy + half], -1)
     keep = prob >= threshold
     return [(boxes[i][keep[i]].detach().cpu(), prob[i][keep[i]].detach().cpu()) for i in range(len(prob))]
@@ -130,11 +133,11 @@ class GridRecipe:
 
 
 def grid_recipe(mode: str) -> GridRecipe:
-    """Full: the book's 300 px, 1,489 scenes, full width; lite: 900 scenes at 128 px, width 16; smoke: seconds."""
+    """Full: the book's 300 px, 1,489 scenes, full width; lite: 900 scenes at 112 px, width 16; smoke: seconds."""
     from book_utils.config import MODES
 
     require_choice("mode", mode, MODES)
-    return {"full": GridRecipe(1489, 300, 64, 30), "lite": GridRecipe(900, 128, 16, 8),
+    return {"full": GridRecipe(1489, 300, 64, 30), "lite": GridRecipe(900, 112, 16, 8),
             "smoke": GridRecipe(96, 96, 8, 1)}[mode]
 
 
@@ -142,27 +145,58 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def grid_transforms(size: int, train: bool) -> Any:
-    """A joint ``transforms.v2`` pipeline for (PIL image, target): resize to ``size``×``size``, a random
-    horizontal flip when training, float tensor normalised with ImageNet's statistics."""
+def grid_transforms(train: bool) -> Any:
+    """The per-item ``transforms.v2`` pipeline on a cached uint8 image and its target: a random horizontal
+    flip when training (the boxes move with the pixels), then float and ImageNet normalisation."""
     from torchvision.transforms import v2
 
-    steps: list[Any] = [v2.ToImage(), v2.Resize((size, size), antialias=True)]
-    if train:
-        steps.append(v2.RandomHorizontalFlip())
-    steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
-    return v2.Compose(steps)
+    steps: list[Any] = [v2.RandomHorizontalFlip()] if train else []
+    return v2.Compose([*steps, v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+
+
+@functools.lru_cache(maxsize=4)
+def _resized(split: str, n: int, size: int, seed: int) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+    from torchvision.transforms import v2
+
+    from book_utils.datasets.sun_scenes import load_sun_scenes
+
+    scenes = load_sun_scenes(split, n=n, seed=seed, target_transform=lambda t: {"boxes": t["boxes"]},
+                             transforms=v2.Compose([v2.ToImage(), v2.Resize((size, size), antialias=True)]))
+    items = [scenes[i] for i in range(len(scenes))]
+    return torch.stack([img for img, _ in items]), tuple(t["boxes"].as_subclass(torch.Tensor) for _, t in items)
+
+
+class GridScenes(Dataset):
+    """One split of the sun scenes resized to ``size``×``size`` once and kept in memory as uint8 (decoding and
+    resizing every JPEG every epoch costs more than the lite model's forward pass). Items: a normalised
+    float image and ``{"boxes": BoundingBoxes (k, 4) xyxy pixels, "labels": ones}``; ``.images`` holds the
+    uint8 pictures for display. ``train=True`` flips half the items at random (boxes included)."""
+
+    def __init__(self, split: str, n: int, size: int, train: bool = False, seed: int = 0) -> None:
+        self.split, self.size, self.classes = split, size, ["background", "sun"]
+        self.images, self.targets = _resized(split, n, size, seed)
+        self.transforms = grid_transforms(train)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, Any]]:
+        from torchvision import tv_tensors
+
+        boxes = tv_tensors.BoundingBoxes(self.targets[index], format="XYXY", canvas_size=(self.size, self.size))
+        target = {"boxes": boxes, "labels": torch.ones(len(boxes), dtype=torch.int64)}
+        return self.transforms(tv_tensors.Image(self.images[index]), target)
 
 
 def grid_loaders(recipe: GridRecipe, seed: int = 0) -> tuple[Any, Any]:
-    """``(train_loader, test_loader)`` of the sun scenes for a recipe (the book's 80/20 split)."""
+    """``(train_loader, test_loader)`` of :class:`GridScenes` for a recipe (the book's 80/20 split); the
+    training loader shuffles with a generator seeded by ``seed``, the test loader keeps its order."""
     from torch.utils.data import DataLoader
 
-    from book_utils.datasets.sun_scenes import load_sun_scenes
     from book_utils.detection import stack_images
 
-    train = load_sun_scenes("train", n=recipe.n, transforms=grid_transforms(recipe.size, True))
-    test = load_sun_scenes("test", n=recipe.n, transforms=grid_transforms(recipe.size, False))
+    train = GridScenes("train", recipe.n, recipe.size, train=True)
+    test = GridScenes("test", recipe.n, recipe.size)
     gen = torch.Generator().manual_seed(seed)
     return (DataLoader(train, batch_size=recipe.batch_size, shuffle=True, collate_fn=stack_images, generator=gen),
             DataLoader(test, batch_size=64, collate_fn=stack_images))
@@ -206,21 +240,24 @@ def detect(model: nn.Module, loader: Any, size: int, threshold: float = 0.5, nms
     return detections, truths
 
 
-def pretrained_grid_detector(cfg: Any, head: str = "conv") -> GridDetector:
+def pretrained_grid_detector(cfg: Any, head: str = "conv", return_history: bool = False) -> Any:
     """05-3's detector for ``cfg.mode``, trained once and cached (retrained when the scenes or the recipe
-    change), in eval mode on ``cfg.device``."""
+    change), in eval mode on ``cfg.device``; with ``return_history``, ``(model, History)`` of its training."""
     import hashlib
 
     from book_utils.checkpoint import checkpoint_path, train_once
     from book_utils.standins.sun_scenes import VERSION
+    from book_utils.train import History
 
     recipe = grid_recipe(cfg.mode)
-    tag = f"sun_scenes-v{VERSION}|{head}|recipe-{hashlib.sha256(repr(recipe).encode()).hexdigest()[:8]}"
+    tag = f"sun_scenes-v{VERSION}|{head}|seed-{cfg.seed}|recipe-{hashlib.sha256(repr(recipe).encode()).hexdigest()[:8]}"
 
     def train() -> tuple[nn.Module, dict[str, Any]]:
         model, history = train_grid_detector(cfg, head, recipe, live=False)
         return model, {"head": head, "width": recipe.width, "size": recipe.size, "history": history.to_dict()}
 
-    model, _ = train_once(checkpoint_path(f"grid_detector_{head}", cfg.mode), tag,
-                          lambda: GridDetector(head, width=recipe.width), train, what=f"grid detector ({head} head)")
-    return model.to(cfg.device).eval()
+    model, extra = train_once(checkpoint_path(f"grid_detector_{head}", cfg.mode), tag,
+                              lambda: GridDetector(head, width=recipe.width), train,
+                              what=f"grid detector ({head} head)")
+    model = model.to(cfg.device).eval()
+    return (model, History(extra.get("history"))) if return_history else model
