@@ -50,6 +50,17 @@ class PermutedTargets(Dataset):
         return self.dataset[index][0], self.dataset[self.order[index]][1]
 
 
+class LearningScores(dict):
+    """The measured values of :func:`learning_check` (a dict), shown as one rounded line when a notebook
+    cell ends with the call, instead of a dict of long floats."""
+
+    def __repr__(self) -> str:
+        return "learning check: " + ", ".join(f"{k}={v:.3g}" for k, v in self.items())
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
 def fitting_loss(model: nn.Module, loader: Any, loss_fn: Callable | None = None, device: Any = None) -> float:
     """Mean loss of ``model`` over ``loader`` as training sees it: BatchNorm normalises with each batch's own
     statistics (not the running averages), dropout is off, no gradients; ``model`` itself is not changed.
@@ -92,7 +103,7 @@ def learning_check(
     max_loss_ratio: float = 0.7,
     min_gain: float = 0.2,
     name: str = "learning check",
-) -> dict[str, float]:
+) -> LearningScores:
     """Train copies of ``model`` (left untouched) on real and on permuted targets and assert that it learns.
 
     ``metric`` is higher-is-better, as in :func:`book_utils.train.evaluate` (use e.g. ``-MSE`` for a
@@ -105,7 +116,7 @@ def learning_check(
     make_opt = optimizer or (lambda params: torch.optim.Adam(params, lr=1e-3))
     train = _head(train_set, n_train, cfg.seed)
     val = DataLoader(_head(val_set, n_val, cfg.seed + 1), batch_size=64, collate_fn=collate_fn)
-    scores: dict[str, float] = {}
+    scores = LearningScores()
     for arm, data in (("real", train), ("control", PermutedTargets(train, cfg.seed))):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)

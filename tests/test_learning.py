@@ -57,6 +57,7 @@ def test_a_working_pipeline_passes_and_the_model_is_untouched(cfg):
     assert scores["real_loss_ratio"] < 0.3 and scores["gain"] > 0.5
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
     assert [c["passed"] for c in cfg.checks] == [True, True]
+    assert repr(scores).startswith("learning check: real_loss_ratio=") and len(repr(scores)) < 200
 
 
 def test_an_optimizer_that_never_steps_fails(cfg, monkeypatch):
