@@ -157,18 +157,16 @@ def fit_detection(model: torch.nn.Module, loader: Any, *, epochs: int, optimizer
     return history
 
 
-def detect_torchvision(model: torch.nn.Module, loader: Any, device: Any = None, label: int = 1
-                       ) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], list[torch.Tensor]]:
-    """A torchvision detector's ``(boxes, scores)`` of class ``label`` per image (eval mode, no gradients) and
-    the true boxes of that class, ready for :func:`average_precision`."""
+def collect_detections(model: torch.nn.Module, loader: Any, device: Any = None) -> tuple[list[dict], list[Any]]:
+    """Run a torchvision detector over ``loader`` (lists of images and targets, :func:`as_lists`) in eval mode
+    without gradients: its detection dicts (on the CPU) and the targets, in loader order (05-4, 06-3)."""
     device = device or next(model.parameters()).device
-    detections, truths = [], []
+    outputs: list[dict] = []
+    truths: list[Any] = []
     model.eval()
     with torch.inference_mode():
         for images, targets in loader:
             images, _ = _to(device, images, [])
-            for out, t in zip(model(images), targets):
-                keep = out["labels"] == label
-                detections.append((out["boxes"][keep].cpu(), out["scores"][keep].cpu()))
-                truths.append(torch.as_tensor(t["boxes"]).as_subclass(torch.Tensor)[t["labels"] == label].cpu())
-    return detections, truths
+            outputs += [{k: v.cpu() for k, v in out.items()} for out in model(images)]
+            truths += list(targets)
+    return outputs, truths

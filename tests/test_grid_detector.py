@@ -87,3 +87,11 @@ def test_fit_detection_records_every_loss_term():
     assert {"train_loss", "train_loss_classifier", "train_loss_box_reg", "train_loss_objectness"} <= keys
     assert history["train_loss"][-1] < history["train_loss"][0]
 
+    from book_utils.detection import collect_detections
+
+    model.train()
+    outputs, truths = collect_detections(model, [(images[:2], targets[:2]), (images[2:], targets[2:])])
+    assert not model.training, "detections are collected in eval mode"
+    assert len(outputs) == 4 and truths == targets
+    assert all({"boxes", "scores", "labels"} <= set(out) and out["boxes"].device.type == "cpu" for out in outputs)
+
