@@ -47,6 +47,9 @@ CASES = {
     "kaggle_cifar10": Case(("train", "test"), options={"n": 10, "n_test": 3}),
     "sun_scenes": Case(("train", "test", "all"), options={"n": 10}, generated=True, collate=as_lists),
     "voc": Case(("train", "val", "trainval"), options={"n": 10}, collate=as_lists),
+    "pubfig": Case(("train", "val", "eval", "dev"), options={"size": 16, "per_person": 3},
+                   patches={"book_utils.standins.pubfig:LISTS": {"dev": 3, "eval": 4},
+                            "book_utils.standins.pubfig:FAILURES": {"404": 1}, "book_utils.standins.pubfig:REDIRECTS": 1}),
 }
 
 

@@ -16,6 +16,7 @@ LOADERS = {
     "kaggle_cifar10": "load_kaggle_cifar10",  # 04-7
     "sun_scenes": "load_sun_scenes",  # 05-1
     "voc": "load_voc",  # 05-1 (chapters 5 and 6)
+    "pubfig": "load_pubfig",  # 07-1 (chapters 7 and 8)
 }
 
 
