@@ -6,12 +6,16 @@
   learning_check` where accuracy is too coarse (two classes with one strong cue) or there are no classes.
 * :func:`topk_accuracy`: top-k accuracy, as in torchvision's model tables (03-6).
 * :func:`per_char_accuracy` and :func:`whole_accuracy`: fixed-length multi-label captchas (04-5).
+* :func:`ctc_greedy_decode`, :func:`sequence_accuracy`, :func:`char_error_rate` (and :func:`edit_distance`):
+  variable-length sequences read with CTC (09-4); targets are ``(targets, lengths)`` pairs.
 * :func:`binary_iou_dice`, :func:`confusion_matrix`, :func:`segmentation_scores`: segmentation (06-1, 06-2).
-* :func:`psnr`, :func:`ssim`: image quality (06-4, chapter 8).
+* :func:`psnr`, :func:`ssim`: image quality (06-4, chapter 8); :func:`laplacian_sharpness`: fine detail (08-1).
+* :func:`frechet_distance`, :func:`kernel_distance`: how far apart two feature distributions are (08-2, 08-3).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -86,6 +90,80 @@ def whole_accuracy(outputs: torch.Tensor, targets: torch.Tensor, length: int = 4
     return (pred == true).all(dim=1).float().mean().item()
 
 
+# ------------------------------------------------------------------------------- CTC sequences (09-4)
+def ctc_greedy_decode(log_probs: torch.Tensor, blank: int = 0) -> list[list[int]]:
+    """Greedy (best-path) CTC decoding of ``(T, N, C)`` scores: the argmax class at each step, adjacent
+    repeats merged, then blanks dropped; one list of class indices per sample. Introduced in 09-4."""
+    if not isinstance(log_probs, torch.Tensor) or log_probs.ndim != 3:
+        raise ValueError(f"ctc_greedy_decode expects a (T, N, C) tensor, got {getattr(log_probs, 'shape', log_probs)}")
+    best = log_probs.argmax(dim=2).T.tolist()  # N lists of T classes
+    decoded = []
+    for path in best:
+        kept, previous = [], None
+        for k in path:
+            if k != previous and k != blank:
+                kept.append(k)
+            previous = k
+        decoded.append(kept)
+    return decoded
+
+
+def _sequences(x: Any, name: str) -> list[list[int]]:
+    """Sequences of class indices from ``(T, N, C)`` scores (greedy-decoded), a ``(targets, lengths)`` pair
+    (concatenated targets, as :func:`book_utils.datasets.captcha_lines.ctc_collate` makes), or a list of
+    sequences."""
+    if isinstance(x, torch.Tensor):
+        return ctc_greedy_decode(x)
+    if isinstance(x, tuple) and len(x) == 2 and all(isinstance(v, torch.Tensor) for v in x) and x[1].ndim == 1:
+        flat, lengths = x[0].reshape(-1).tolist(), x[1].tolist()
+        if sum(lengths) != len(flat):
+            raise ValueError(f"{name}: lengths sum to {sum(lengths)} but there are {len(flat)} concatenated targets")
+        out, start = [], 0
+        for n in lengths:
+            out.append(flat[start:start + n])
+            start += n
+        return out
+    if isinstance(x, (list, tuple)):
+        return [torch.as_tensor(s).reshape(-1).tolist() if not isinstance(s, list) else list(s) for s in x]
+    raise TypeError(f"{name}: expected (T, N, C) scores, a (targets, lengths) pair or a list of sequences")
+
+
+def _pairs(outputs: Any, targets: Any) -> tuple[list[list[int]], list[list[int]]]:
+    pred, true = _sequences(outputs, "outputs"), _sequences(targets, "targets")
+    if len(pred) != len(true):
+        raise ValueError(f"{len(pred)} predicted sequences but {len(true)} targets")
+    return pred, true
+
+
+def edit_distance(a: Sequence[Any], b: Sequence[Any]) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions that turn ``a`` into ``b``."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        diag, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            diag, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diag + (x != y))
+    return row[-1]
+
+
+def sequence_accuracy(outputs: Any, targets: Any) -> float:
+    """Fraction of samples whose decoded sequence equals the target exactly (a ``fit`` metric; 09-4).
+
+    ``outputs``: ``(T, N, C)`` scores (greedy-decoded with blank 0) or decoded sequences; ``targets``: the
+    ``(targets, lengths)`` pair of a CTC batch or a list of sequences.
+    """
+    pred, true = _pairs(outputs, targets)
+    return sum(p == t for p, t in zip(pred, true)) / len(true) if true else 0.0
+
+
+def char_error_rate(outputs: Any, targets: Any) -> float:
+    """Character error rate: summed edit distances over summed target lengths (0 is perfect; insertions
+    can push it above 1). Arguments as in :func:`sequence_accuracy`; lower is better, so a higher-is-better
+    metric for ``fit`` is ``1 - char_error_rate``. With only empty targets, the number of inserted symbols."""
+    pred, true = _pairs(outputs, targets)
+    edits = sum(edit_distance(p, t) for p, t in zip(pred, true))
+    return edits / max(sum(len(t) for t in true), 1)
+
+
 # ------------------------------------------------------------------------------------------- segmentation
 def binary_iou_dice(pred: torch.Tensor, target: torch.Tensor) -> tuple[float, float]:
     """IoU and Dice of two boolean masks of one shape (introduced in 06-1); both are 1.0 when both are empty."""
@@ -151,3 +229,51 @@ def _images(image: Any, reference: Any) -> tuple[np.ndarray, np.ndarray]:
     if out[0].shape != out[1].shape:
         raise ValueError(f"images of shapes {out[0].shape} and {out[1].shape} cannot be compared")
     return out[0], out[1]
+
+
+def laplacian_sharpness(images: Any) -> float:
+    """Mean variance of the Laplacian over a batch of images (N×H×W, N×1×H×W or one H×W): how much fine
+    detail they hold. Blurry reconstructions score far below their targets; compare a model's output with its
+    target as a ratio (08-1, 08-3)."""
+    from scipy.ndimage import laplace
+
+    a = images.detach().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)
+    a = a.astype(np.float64)
+    if a.ndim == 2:
+        a = a[None]
+    if a.ndim == 4:
+        a = a.mean(axis=1)  # channels averaged: sharpness of the luminance
+    return float(np.mean([laplace(x).var() for x in a]))
+
+
+# ------------------------------------------------------------------------------ distribution distances
+def frechet_distance(features_a: Any, features_b: Any) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (rows = samples), the idea of FID.
+
+    ``‖μa − μb‖² + tr(Σa + Σb − 2 (Σa Σb)^½)``. It is biased for small samples (it shrinks as the sample
+    grows), so compare only values computed at the same sample size (chapter 8 uses a fixed one).
+    """
+    from scipy import linalg
+
+    a, b = (np.asarray(f.detach().cpu() if hasattr(f, "detach") else f, dtype=np.float64) for f in (features_a, features_b))
+    mu = a.mean(0) - b.mean(0)
+    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = linalg.sqrtm(ca @ cb)
+    if not np.isfinite(root).all():  # a singular product: nudge both covariances
+        eps = np.eye(len(ca)) * 1e-6
+        root = linalg.sqrtm((ca + eps) @ (cb + eps))
+    return float(mu @ mu + np.trace(ca + cb - 2 * np.real(root)))
+
+
+def kernel_distance(features_a: Any, features_b: Any) -> float:
+    """Unbiased squared maximum mean discrepancy with the cubic polynomial kernel ``(x·y / d + 1)³`` (the
+    kernel inception distance's estimator): near 0 for two samples of one distribution at any sample size,
+    so it suits the small samples a CPU can afford better than the Fréchet distance."""
+    a, b = (np.asarray(f.detach().cpu() if hasattr(f, "detach") else f, dtype=np.float64) for f in (features_a, features_b))
+    d = a.shape[1]
+    m, n = len(a), len(b)
+    if m < 2 or n < 2:
+        raise ValueError("the kernel distance needs at least two samples on each side")
+    kaa, kbb, kab = ((x @ y.T / d + 1) ** 3 for x, y in ((a, a), (b, b), (a, b)))
+    return float((kaa.sum() - np.trace(kaa)) / (m * (m - 1)) + (kbb.sum() - np.trace(kbb)) / (n * (n - 1))
+                 - 2 * kab.mean())

@@ -22,6 +22,7 @@ from torchvision.transforms.functional import pil_to_tensor
 
 from book_utils.datasets import LOADERS
 from book_utils.datasets._base import MANIFEST, DatasetCacheError, DatasetNotFoundError, standins_dir
+from book_utils.datasets.names import OneHot
 from book_utils.detection import as_lists
 
 
@@ -50,6 +51,9 @@ CASES = {
     "pubfig": Case(("train", "val", "eval", "dev"), options={"size": 16, "per_person": 3},
                    patches={"book_utils.standins.pubfig:LISTS": {"dev": 3, "eval": 4},
                             "book_utils.standins.pubfig:FAILURES": {"404": 1}, "book_utils.standins.pubfig:REDIRECTS": 1}),
+    "names": Case(("train", "test", "all"), transform=OneHot(length=24)),
+    "captcha_lines": Case(("train", "val", "test"), options={"n": 4, "chars": "digits"}, transform=None,
+                          generated=True, collate=as_lists),  # ctc_collate concatenates the targets
 }
 
 

@@ -163,3 +163,51 @@ def test_log_likelihood_and_negative_mse():
     assert log_likelihood(logits, torch.tensor([0, 1])) == pytest.approx(-np.log(2) / 2, abs=1e-6)
     assert log_likelihood(logits[:1], torch.tensor([0])) == pytest.approx(0.0, abs=1e-6)
     assert negative_mse(torch.tensor([1.0, 3.0]), torch.tensor([1.0, 1.0])) == pytest.approx(-2.0)
+
+
+# --------------------------------------------------------------------------------- CTC sequences (09-4)
+def _scores(paths: list[list[int]], classes: int = 4) -> torch.Tensor:
+    """(T, N, C) log-probabilities whose argmax at step t of sample n is paths[n][t]."""
+    from torch.nn.functional import one_hot
+
+    return torch.log_softmax(5.0 * one_hot(torch.tensor(paths).T, classes).float(), dim=2)
+
+
+def test_ctc_greedy_decode_collapses_repeats_then_drops_blanks():
+    from book_utils.metrics import ctc_greedy_decode
+
+    paths = [[1, 1, 0, 1, 2, 2],  # a blank between repeats keeps both: 1 1 2
+             [0, 0, 0, 0, 0, 0],  # all blank: empty
+             [3, 3, 3, 3, 3, 3],  # one long repeat: one symbol
+             [0, 2, 0, 2, 2, 0]]  # 2 _ 2 2 -> 2 2
+    assert ctc_greedy_decode(_scores(paths)) == [[1, 1, 2], [], [3], [2, 2]]
+    assert ctc_greedy_decode(_scores([[1, 1, 0, 3, 3, 1]]), blank=1) == [[0, 3]]
+    with pytest.raises(ValueError):
+        ctc_greedy_decode(torch.zeros(3, 4))
+
+
+def test_edit_distance():
+    from book_utils.metrics import edit_distance
+
+    assert edit_distance([], []) == 0
+    assert edit_distance([1, 2, 3], []) == 3 and edit_distance([], [1, 2]) == 2
+    assert edit_distance("kitten", "sitting") == 3
+    assert edit_distance([1, 2, 3], [1, 3]) == 1 and edit_distance([1, 2], [2, 1]) == 2
+
+
+def test_sequence_accuracy_and_cer_with_ctc_targets():
+    from book_utils.metrics import char_error_rate, sequence_accuracy
+
+    scores = _scores([[1, 1, 0, 1, 2, 2], [0, 0, 0, 0, 0, 0], [3, 3, 3, 3, 3, 3]])  # reads [1 1 2], [], [3]
+    targets = (torch.tensor([1, 1, 2, 2, 3, 1]), torch.tensor([3, 1, 2]))  # [1 1 2], [2], [3 1]
+    assert sequence_accuracy(scores, targets) == pytest.approx(1 / 3)
+    assert char_error_rate(scores, targets) == pytest.approx((0 + 1 + 1) / 6)  # one deletion each in 2 and 3
+    # decoded lists and lists of sequences are accepted as well
+    assert sequence_accuracy([[1, 1, 2], [2], [3, 1]], targets) == 1.0
+    assert char_error_rate([[1, 1, 2], [2], [3, 1]], [torch.tensor([1, 1, 2]), [2], (3, 1)]) == 0.0
+    assert char_error_rate([[1, 2, 3, 4]], [[1]]) == 3.0  # insertions can push CER above 1
+    assert char_error_rate([[]], [[]]) == 0.0 and char_error_rate([[1]], [[]]) == 1.0
+    with pytest.raises(ValueError, match="sum"):
+        sequence_accuracy(scores, (torch.tensor([1, 2]), torch.tensor([1, 1, 1])))
+    with pytest.raises(ValueError, match="3 predicted"):
+        char_error_rate(scores, [[1]])

@@ -36,6 +36,9 @@ def read(path: Path) -> nbformat.NotebookNode:
 
 def test_name_follows_convention(nb_path):
     folder, name = nb_path.parent.name, nb_path.name
+    if folder == "appendix":  # appendix/A-1_topic.ipynb, titled "# Appendix A-1: ..."
+        assert re.fullmatch(r"[A-Z]-\d+_[a-z0-9_]+\.ipynb", name), f"{name} should be A-M_section.ipynb"
+        return
     assert re.fullmatch(r"\d\d_[a-z0-9_]+", folder), f"folder {folder} should be NN_topic"
     assert re.fullmatch(r"\d\d-\d+_[a-z0-9_]+\.ipynb", name), f"{name} should be NN-M_section.ipynb"
     assert name[:2] == folder[:2], f"{name} is in the wrong chapter folder {folder}"

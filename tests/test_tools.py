@@ -76,6 +76,12 @@ def test_chapter_map_lists_every_notebook():
         assert f"[{nb.name}]" in table
 
 
+def test_chapter_map_titles_drop_the_chapter_or_appendix_prefix():
+    for nb in ROOT.glob("notebooks/*/*.ipynb"):
+        title = chapter_map.notebook_row(nb, {}).split(" | ")[1]
+        assert not title.startswith(("#", "Chapter", "Appendix")), title
+
+
 def test_chapter_map_keeps_a_wrapped_book_section_whole():
     header = ("# Chapter 9.9: Demo\nBook section: §9.1 (one thing) and §9.2 (another,\n"
               "which wraps | here).\n\nWhat you will learn:\n- nothing")

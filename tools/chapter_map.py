@@ -2,7 +2,8 @@
 
     python tools/chapter_map.py          # rewrites the table between the chapter-map markers in README.md
 
-Titles come from each notebook's first heading ("# Chapter N.M: Title"), the book section from its
+Titles come from each notebook's first heading ("# Chapter N.M: Title", or "# Appendix A-1: Title" for the
+notebooks in ``notebooks/appendix/``), the book section from its
 "Book section:" line, and the times from benchmarks/results.json (written by `make bench`).
 """
 
@@ -39,7 +40,7 @@ def book_section(header: str) -> str:
 def notebook_row(path: Path, results: dict) -> str:
     """One Markdown table row for a notebook."""
     first = nbformat.read(path, as_version=4).cells[0].source
-    title = re.sub(r"^#\s*Chapter\s*[\d.]+:\s*", "", first.splitlines()[0]).strip()
+    title = re.sub(r"^#\s*(Chapter\s*[\d.]+|Appendix\s*[A-Z]-\d+):\s*", "", first.splitlines()[0]).strip()
     section = book_section(first)
     rel = path.relative_to(ROOT).as_posix()
 

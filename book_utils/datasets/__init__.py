@@ -17,6 +17,8 @@ LOADERS = {
     "sun_scenes": "load_sun_scenes",  # 05-1
     "voc": "load_voc",  # 05-1 (chapters 5 and 6)
     "pubfig": "load_pubfig",  # 07-1 (chapters 7 and 8)
+    "names": "load_names",  # 09-2
+    "captcha_lines": "load_captcha_lines",  # 09-4
 }
 
 
