@@ -101,15 +101,18 @@ def learning_check(
     batch_size: int = 32,
     collate_fn: Callable | None = None,
     max_loss_ratio: float = 0.7,
-    min_gain: float = 0.2,
+    min_gain: float | None = 0.2,
     name: str = "learning check",
 ) -> LearningScores:
     """Train copies of ``model`` (left untouched) on real and on permuted targets and assert that it learns.
 
     ``metric`` is higher-is-better, as in :func:`book_utils.train.evaluate` (use e.g. ``-MSE`` for a
     regression). Asserts, through ``cfg.check``: final/initial training loss <= ``max_loss_ratio``, and
-    held-out metric of the real copy minus the control's >= ``min_gain``. ``optimizer`` maps parameters to
-    an optimizer (default Adam, lr 1e-3). Returns the measured values.
+    held-out metric of the real copy minus the control's >= ``min_gain``. ``min_gain=None`` only records the
+    gain, for models that need far more steps than a smoke budget to generalise at all (the CRNN of 09-4 sits
+    on CTC's all-blank plateau for hundreds of steps): the notebook must then say which other check catches
+    misaligned targets. ``optimizer`` maps parameters to an optimizer (default Adam, lr 1e-3). Returns the
+    measured values.
     """
     n_train, n_val = require_int("n_train", n_train, 8), require_int("n_val", n_val, 8)
     epochs, batch_size = require_int("epochs", epochs, 1), require_int("batch_size", batch_size, 1)
@@ -135,6 +138,9 @@ def learning_check(
           f"vs {scores['control_val']:.3f} with permuted targets")
     limits = {"full": max_loss_ratio, "lite": max_loss_ratio, "smoke": max_loss_ratio}
     cfg.check(f"{name}: loss ratio after training", scores["real_loss_ratio"], higher_is_better=False, **limits)
-    gains = {"full": min_gain, "lite": min_gain, "smoke": min_gain}
-    cfg.check(f"{name}: held-out gain over permuted targets", scores["gain"], **gains)
+    if min_gain is None:
+        cfg.record(f"{name}: held-out gain over permuted targets", scores["gain"])
+    else:
+        gains = {"full": min_gain, "lite": min_gain, "smoke": min_gain}
+        cfg.check(f"{name}: held-out gain over permuted targets", scores["gain"], **gains)
     return scores

@@ -115,3 +115,10 @@ def test_permuted_targets_keep_inputs_and_shuffle_targets():
 def test_bad_arguments(cfg):
     with pytest.raises(ValueError, match="n_train"):
         learning_check(cfg, model(), blobs(40, 0), blobs(40, 1), n_train=2)
+
+
+def test_min_gain_none_records_the_gain_and_still_checks_the_loss(cfg):
+    scores = learning_check(cfg, model(), Misaligned(blobs(400, 0)), blobs(200, 1), epochs=5, optimizer=fast,
+                            max_loss_ratio=1.0, min_gain=None)
+    gain = [c for c in cfg.checks if "gain" in c["name"]]
+    assert len(gain) == 1 and gain[0]["threshold"] is None and gain[0]["value"] == pytest.approx(scores["gain"])
