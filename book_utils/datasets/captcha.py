@@ -93,11 +93,19 @@ class Captchas(Dataset):
             raise IndexError(f"index {index} is out of range for {n} captchas")
         if self.data is not None:
             return self.data[index]
-        return np.asarray(render_captcha(self.targets[index], seed=self.draw_seed), dtype=np.uint8)
+        return np.asarray(self._draw(index % n), dtype=np.uint8)
+
+    def _draw(self, index: int) -> Any:
+        """Draw sample ``index`` (no cache); :class:`~book_utils.datasets.captcha_lines.CaptchaLines` overrides it."""
+        return render_captcha(self.targets[index], seed=self.draw_seed)
+
+    def _encode(self, text: str) -> torch.Tensor:
+        """The target of one text (a one-hot vector here; 1-based indices for CTC in captcha lines)."""
+        return encode_label(text, self.length)
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         x: Any = torch.from_numpy(np.array(self.image(index), dtype=np.float32) / 255.0).unsqueeze(0)
-        y: Any = encode_label(self.targets[index], self.length)
+        y: Any = self._encode(self.targets[index])
         return apply_transforms(x, y, self.transform, self.target_transform)
 
 

@@ -26,17 +26,16 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import Dataset
 
 from book_utils._validate import require_int
 from book_utils.datasets._base import (
     DatasetCacheError,
     announce,
-    apply_transforms,
     check_source,
     check_split,
     generated,
 )
+from book_utils.datasets.captcha import Captchas
 from book_utils.standins.captcha import CAPTCHA_CHARS, LINE_HEIGHT, LINE_WIDTH, line_text, render_line
 
 TITLE = "Captcha lines"
@@ -111,38 +110,27 @@ class CTCLoss(nn.Module):
         return loss / n if self.reduction == "sample" else loss
 
 
-class CaptchaLines(Dataset):
+class CaptchaLines(Captchas):
     """``(1×32×100 float image in 0..1, 1-based int64 label tensor)`` pairs; ``targets`` holds the texts.
 
     ``data`` is the uint8 N×32×100 array when the images were drawn once and cached (``cache=True``), else
     ``None`` and each item is drawn when asked for (DataLoader workers share the drawing). ``classes`` is
     the character list (class ``k + 1`` is ``classes[k]``; 0 is the blank), ``chars`` the same as a string.
+    Storage, ``image()`` and item assembly are Chapter 4's :class:`~book_utils.datasets.captcha.Captchas`.
     """
 
     def __init__(self, texts: list[str], draw_seed: int, data: np.ndarray | None, split: str, chars: str,
                  transform: Callable | None = None, target_transform: Callable | None = None,
                  size: tuple[int, int] = (LINE_HEIGHT, LINE_WIDTH)) -> None:
-        self.targets, self.draw_seed, self.data, self.chars = texts, draw_seed, data, chars
-        self.split, self.root, self.source, self.size = split, None, "generated", tuple(size)
-        self.classes = list(chars)
-        self.transform, self.target_transform = transform, target_transform
+        super().__init__(texts, draw_seed, data, split, None, transform, target_transform)
+        self.chars, self.size, self.classes = chars, tuple(size), list(chars)
+        del self.length  # no fixed length here
 
-    def __len__(self) -> int:
-        return len(self.targets)
+    def _draw(self, index: int) -> Any:
+        return render_line(self.targets[index], self.draw_seed, index, self.size)
 
-    def image(self, index: int) -> np.ndarray:
-        """Sample ``index`` as an H×W uint8 array (for display)."""
-        n = len(self.targets)
-        if not -n <= index < n:
-            raise IndexError(f"index {index} is out of range for {n} captchas")
-        if self.data is not None:
-            return self.data[index]
-        return np.asarray(render_line(self.targets[index], self.draw_seed, index % n, self.size), dtype=np.uint8)
-
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
-        x: Any = torch.from_numpy(np.array(self.image(index), dtype=np.float32) / 255.0).unsqueeze(0)
-        y: Any = encode_text(self.targets[index], self.chars)
-        return apply_transforms(x, y, self.transform, self.target_transform)
+    def _encode(self, text: str) -> torch.Tensor:
+        return encode_text(text, self.chars)
 
 
 def load_captcha_lines(
