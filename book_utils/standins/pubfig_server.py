@@ -71,49 +71,55 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         path = self.path.split("?", 1)[0]
         if not owner._admit():
-            self._send(503, b"too many requests for this test server\n", "text/plain; charset=utf-8")
             owner._note(path, 503, "over limit")
+            self._send(503, b"too many requests for this test server\n", "text/plain; charset=utf-8")
             return
         if path in ("/dev_urls.txt", "/eval_urls.txt"):
             text = (owner.web_dir / path.lstrip("/")).read_text().replace(f"//{HOST}/", f"//{owner.host}/")
-            self._send(200, text.encode(), "text/plain; charset=utf-8")
             owner._note(path, 200, "list")
+            self._send(200, text.encode(), "text/plain; charset=utf-8")
             return
         match = _PHOTO.match(path)
         file = owner.web_dir / path.removeprefix("/moved").lstrip("/") if match else None
         if file is None or not file.is_file():
-            self.send_error(404, "Not Found")
             owner._note(path, 404, "unknown")
+            self.send_error(404, "Not Found")
             return
         if match.group(1):  # /moved/...: where a redirect leads
-            self._send(200, file.read_bytes(), "image/jpeg")
             owner._note(path, 200, "moved")
+            self._send(200, file.read_bytes(), "image/jpeg")
             return
-        fate = owner.fates.get(path, "ok")
-        status = self._serve(fate, path, file)
-        owner._note(path, status, fate)
+        self._serve(owner.fates.get(path, "ok"), path, file)
 
     def _serve(self, fate: str, path: str, file: Path) -> int:
+        """Answer a photo request as its fate says; the log entry is written before the answer, so a client
+        that has its answer always finds it in ``server.log``."""
         owner = self.server.owner
         if fate == "404":
+            owner._note(path, 404, fate)
             self.send_error(404, "Not Found")
             return 404
         if fate == "html":
+            owner._note(path, 200, fate)
             self._send(200, _HTML_PAGE, "text/html; charset=utf-8")
             return 200
         if fate == "redirect":
+            owner._note(path, 302, fate)
             self.send_response(302)
             self.send_header("Location", owner.url("moved" + path))
             self.send_header("Content-Length", "0")
             self.end_headers()
             return 302
         if fate == "placeholder":
+            owner._note(path, 200, fate)
             self._send(200, (owner.web_dir / "placeholder.jpg").read_bytes(), "image/jpeg")
             return 200
         data = file.read_bytes()
         if fate == "slow" and owner._stopping.wait(owner.slow_seconds):
+            owner._note(path, 0, fate)
             self.close_connection = True  # stopping: hang up without an answer
             return 0
+        owner._note(path, 200, fate)
         if fate == "truncated":
             self.send_response(200)
             self.send_header("Content-Type", "image/jpeg")
