@@ -6,6 +6,8 @@ Environment variables (all optional):
   (GPU default, the book's schedules).
 * ``BOOK_OFFLINE``: ``1`` forbids every network access; loaders fall back to stand-ins.
 * ``BOOK_DATA_DIR``: where datasets live; default is the repository's ``data/`` folder.
+* ``BOOK_SEED``: the seed :func:`setup` uses when a notebook does not pass one (default 0); run a notebook
+  with ``BOOK_SEED=1``, ``2``... to measure the seed spread behind a lesson's threshold.
 * ``BOOK_RESULTS``: a JSON-lines file that :meth:`Config.check` appends every checked value to
   (used by ``make bench``).
 """
@@ -271,8 +273,24 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
-def setup(seed: int = 0, mode: str | None = None, device: str | None = None, quiet: bool = False) -> Config:
-    """Read the environment, seed everything and print one banner line; call it at the top of a notebook."""
+def get_seed(seed: int | None = None) -> int:
+    """``seed`` if given, else ``$BOOK_SEED``, else 0 (a bad value is a clear error)."""
+    if seed is not None:
+        return require_int("seed", seed, 0)
+    value = os.environ.get("BOOK_SEED", "").strip()
+    if not value:
+        return 0
+    try:
+        return require_int("BOOK_SEED", int(value), 0)
+    except ValueError:
+        raise ConfigError(f"BOOK_SEED must be a non-negative integer, got {value!r}") from None
+
+
+def setup(seed: int | None = None, mode: str | None = None, device: str | None = None, quiet: bool = False) -> Config:
+    """Read the environment, seed everything and print one banner line; call it at the top of a notebook.
+
+    ``seed`` defaults to ``$BOOK_SEED``, else 0."""
+    seed = get_seed(seed)
     cfg = Config(
         mode=get_mode(mode),
         device=select_device(device),

@@ -18,7 +18,7 @@ from book_utils.config import CheckFailed, ConfigError
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for var in ("BOOK_MODE", "BOOK_OFFLINE", "BOOK_DATA_DIR", "BOOK_RESULTS"):
+    for var in ("BOOK_MODE", "BOOK_OFFLINE", "BOOK_DATA_DIR", "BOOK_RESULTS", "BOOK_SEED"):
         monkeypatch.delenv(var, raising=False)
     return monkeypatch
 
@@ -126,6 +126,19 @@ def test_check_rejects_nan_and_non_numbers():
         cfg.check("acc", "high", smoke=0.5)
     with pytest.raises(CheckFailed, match="diverged"):
         cfg.record("loss", float("inf"))
+
+
+def test_seed_from_argument_env_or_zero(clean_env):
+    assert config.get_seed() == 0
+    clean_env.setenv("BOOK_SEED", " 3 ")
+    assert config.get_seed() == 3 and config.get_seed(7) == 7
+    assert config.setup(mode="smoke", device="cpu", quiet=True).seed == 3
+    clean_env.setenv("BOOK_SEED", "three")
+    with pytest.raises(config.ConfigError, match="BOOK_SEED"):
+        config.get_seed()
+    clean_env.setenv("BOOK_SEED", "-1")
+    with pytest.raises(ValueError, match="BOOK_SEED"):
+        config.get_seed()
 
 
 def test_setup_prints_one_banner_line(clean_env, capsys):
