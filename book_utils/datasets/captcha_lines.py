@@ -35,13 +35,11 @@ from book_utils.datasets._base import (
     check_split,
     generated,
 )
-from book_utils.datasets.captcha import Captchas
+from book_utils.datasets.captcha import SPLIT_SEEDS, SPLITS, Captchas
 from book_utils.standins.captcha import CAPTCHA_CHARS, LINE_HEIGHT, LINE_WIDTH, line_text, render_line
 
 TITLE = "Captcha lines"
-SPLITS = ("train", "val", "test")
-#: Drawing seed of each split for ``seed=0`` (``seed`` adds 10 per step), so splits never overlap.
-SPLIT_SEEDS = {"train": 1, "val": 2, "test": 3}
+# SPLITS and SPLIT_SEEDS are Chapter 4's (datasets.captcha): the same splits, drawn from the same seeds.
 CHAR_SETS = {"digits": "0123456789", "all": CAPTCHA_CHARS}
 """Named character sets: ``"digits"`` (10 classes) and ``"all"`` (the book's 36, ``0-9a-z``)."""
 

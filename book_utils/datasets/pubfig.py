@@ -195,6 +195,14 @@ def real_status(root: Path | str | None = None) -> RealFiles:
     return RealFiles(base, path=base)
 
 
+def data_tag() -> str:
+    """``"real"`` when PubFig's lists and photos are on disk, else ``"standin-v<version>"``: what a model
+    trained on these faces depends on (part of the cached models' tags, 07-2 and Chapter 8)."""
+    from book_utils.standins.pubfig import VERSION
+
+    return "real" if real_status().path is not None else f"standin-v{VERSION}"
+
+
 def real_crops(base: Path, size: int) -> Path:
     """Crops of the real photos in ``base``, cached under the generated-data folder (keyed by the photo list)."""
 

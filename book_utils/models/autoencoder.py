@@ -191,10 +191,9 @@ def ae_checkpoint_path(mode: str) -> Path:
 
 def ae_model_tag(recipe: AERecipe) -> str:
     """The data (real or the face stand-in's version) and a hash of the recipe."""
-    from book_utils.models.faces import face_model_tag, face_recipe
+    from book_utils.datasets.pubfig import data_tag
 
-    data = face_model_tag(face_recipe("lite")).split("|")[0]
-    return f"{data}|recipe-{hashlib.sha256(repr(recipe).encode()).hexdigest()[:8]}"
+    return f"pubfig-{data_tag()}|recipe-{hashlib.sha256(repr(recipe).encode()).hexdigest()[:8]}"
 
 
 def save_autoencoder(model: nn.Module, recipe: AERecipe, mode: str, history: Any = None) -> Path:

@@ -142,11 +142,9 @@ def face_checkpoint_path(mode: str) -> Path:
 
 def face_model_tag(recipe: FaceRecipe) -> str:
     """What the cached model depends on: the data (real or the stand-in's version) and the recipe."""
-    from book_utils.datasets.pubfig import real_status
-    from book_utils.standins.pubfig import VERSION
+    from book_utils.datasets.pubfig import data_tag
 
-    data = "real" if real_status().path is not None else f"standin-v{VERSION}"
-    return f"pubfig-{data}|recipe-{hashlib.sha256(repr(recipe).encode()).hexdigest()[:8]}"
+    return f"pubfig-{data_tag()}|recipe-{hashlib.sha256(repr(recipe).encode()).hexdigest()[:8]}"
 
 
 def save_face_model(model: nn.Module, recipe: FaceRecipe, mode: str, history: Any = None) -> Path:

@@ -91,34 +91,34 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._serve(owner.fates.get(path, "ok"), path, file)
 
-    def _serve(self, fate: str, path: str, file: Path) -> int:
+    def _serve(self, fate: str, path: str, file: Path) -> None:
         """Answer a photo request as its fate says; the log entry is written before the answer, so a client
         that has its answer always finds it in ``server.log``."""
         owner = self.server.owner
         if fate == "404":
             owner._note(path, 404, fate)
             self.send_error(404, "Not Found")
-            return 404
+            return
         if fate == "html":
             owner._note(path, 200, fate)
             self._send(200, _HTML_PAGE, "text/html; charset=utf-8")
-            return 200
+            return
         if fate == "redirect":
             owner._note(path, 302, fate)
             self.send_response(302)
             self.send_header("Location", owner.url("moved" + path))
             self.send_header("Content-Length", "0")
             self.end_headers()
-            return 302
+            return
         if fate == "placeholder":
             owner._note(path, 200, fate)
             self._send(200, (owner.web_dir / "placeholder.jpg").read_bytes(), "image/jpeg")
-            return 200
+            return
         data = file.read_bytes()
         if fate == "slow" and owner._stopping.wait(owner.slow_seconds):
             owner._note(path, 0, fate)
             self.close_connection = True  # stopping: hang up without an answer
-            return 0
+            return
         owner._note(path, 200, fate)
         if fate == "truncated":
             self.send_response(200)
@@ -127,9 +127,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data[: len(data) // 2])  # ...delivers half, then closes
             self.close_connection = True
-            return 200
+            return
         self._send(200, data, "image/jpeg")  # "ok", and "slow" once its wait is over
-        return 200
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
