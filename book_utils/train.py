@@ -1,20 +1,23 @@
-"""The training loop used from notebook 03-3 on: :func:`fit`, :func:`evaluate`, :func:`predict` and :class:`History`.
+"""The training loop used from notebook 03-3 on: :func:`fit`, :func:`evaluate`, :func:`predict` (and :class:`History`).
 
 One plain loop, written to be read: move a batch to the device, forward, loss, backward, step. Around it:
-mixed precision on CUDA only, a progress bar (a final text line when run headless), a live learning curve in Jupyter, per-epoch checkpoints
+mixed precision (``amp``: fp16 with a gradient scaler by default on CUDA, bf16 on request on the CPU; notebook
+10-4), a progress bar (a final text line when run headless), a live learning curve in Jupyter, per-epoch checkpoints
 that a later call resumes from (:mod:`book_utils.checkpoint`), and optional TensorBoard scalars. Batches are ``(inputs, targets)`` pairs;
 ``inputs`` may be a tensor or a tuple of tensors (passed as ``model(*inputs)``).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -22,64 +25,13 @@ from torch import nn
 from book_utils._validate import require_int
 from book_utils.checkpoint import load_checkpoint, save_checkpoint
 from book_utils.config import get_mode
+from book_utils.history import History, in_jupyter, show_curves, tb_tag, tensorboard_writer
 from book_utils.metrics import accuracy
 
+__all__ = ["History", "Metric", "evaluate", "fit", "predict"]
+
 Metric = Callable[[torch.Tensor, Any], float]
-
-
-class History:
-    """Per-epoch values recorded by :func:`fit`: ``history["train_loss"]``, ``"val_acc"``, ``"lr"``...
-
-    ``*_acc`` holds whatever ``metric`` computed (accuracy by default).
-    """
-
-    def __init__(self, history: dict[str, list[float]] | None = None) -> None:
-        items = (history or {}).items()
-        self.history: dict[str, list[float]] = {k: [float(v) for v in vs] for k, vs in items}
-
-    def append(self, **values: float) -> None:
-        """Add one epoch's values, e.g. ``append(train_loss=0.3, lr=0.1)``."""
-        for key, value in values.items():
-            self.history.setdefault(key, []).append(float(value))
-
-    @property
-    def epochs(self) -> int:
-        """How many epochs have been recorded."""
-        return len(self.history.get("train_loss", []))
-
-    def _values(self, key: str) -> list[float]:
-        if not self.history.get(key):
-            raise KeyError(f"History has no values for {key!r}; recorded keys: {sorted(self.history)}")
-        return self.history[key]
-
-    def best_epoch(self, key: str, mode: str = "max") -> int:
-        """The 1-based epoch with the best ``key`` (``mode="max"`` or ``"min"``)."""
-        if mode not in ("max", "min"):
-            raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
-        values = self._values(key)
-        pick = max if mode == "max" else min
-        return values.index(pick(values)) + 1
-
-    def best(self, key: str, mode: str = "max") -> float:
-        """The best value of ``key`` over all epochs, e.g. ``best("val_acc")`` or ``best("val_loss", "min")``."""
-        return self._values(key)[self.best_epoch(key, mode) - 1]
-
-    def plot(self, **kwargs: Any) -> Any:
-        """Draw the curves with :func:`book_utils.plot.plot_history` (keyword arguments go to it)."""
-        from book_utils.plot import plot_history
-
-        return plot_history(self.history, **kwargs)
-
-    def to_dict(self) -> dict[str, list[float]]:
-        """A plain ``dict`` of lists of floats (what checkpoints store)."""
-        return {k: list(v) for k, v in self.history.items()}
-
-    def __getitem__(self, key: str) -> list[float]:
-        return self.history[key]
-
-    def __repr__(self) -> str:
-        last = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.history.items() if v and k != "epoch_time")
-        return f"History({self.epochs} epochs{': ' + last if last else ''})"
+Amp = bool | torch.dtype | None
 
 
 def _move(x: Any, device: torch.device) -> Any:
@@ -123,8 +75,45 @@ def _metric_fn(metric: str | Metric | None) -> Metric | None:
     raise ValueError(f"metric must be 'accuracy', None or a function(outputs, targets) -> float: {metric!r}")
 
 
-def _autocast(device: torch.device, enabled: bool) -> Any:
-    return torch.autocast(device_type=device.type, enabled=enabled and device.type == "cuda")
+class _AmpSettings(NamedTuple):
+    enabled: bool
+    dtype: torch.dtype | None
+    scaler: bool  # a GradScaler for the training steps (fp16 only: bf16 has float32's range)
+
+
+@functools.cache
+def _cpu_fp16_autocast() -> bool:
+    """Whether this torch runs float16 autocast on the CPU (older releases only allowed bfloat16)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # older torch warns and disables autocast instead of failing
+        with torch.autocast("cpu", dtype=torch.float16):
+            return (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float16
+
+
+def _amp_settings(device: torch.device, amp: Amp) -> _AmpSettings:
+    """Resolve ``amp`` on ``device``: None = the default (CUDA fp16, off elsewhere), True = the device's
+    default dtype (CUDA fp16, CPU bf16), a dtype = that dtype, False = off."""
+    if amp is None:
+        amp = device.type == "cuda"
+    if amp is False:
+        return _AmpSettings(False, None, False)
+    if amp is not True and not isinstance(amp, torch.dtype):
+        raise ValueError(f"amp must be None, True, False, torch.float16 or torch.bfloat16; got {amp!r}")
+    if not torch.amp.autocast_mode.is_autocast_available(device.type):
+        raise ValueError(f"amp: torch has no autocast for {device.type!r} devices; use amp=False")
+    default = {"cuda": torch.float16, "cpu": torch.bfloat16}.get(device.type)
+    dtype = amp if amp is not True else default or torch.get_autocast_dtype(device.type)
+    if dtype not in (torch.float16, torch.bfloat16):
+        raise ValueError(f"amp: mixed precision runs in torch.float16 or torch.bfloat16, not {dtype}")
+    if device.type == "cpu" and dtype == torch.float16 and not _cpu_fp16_autocast():
+        raise ValueError(
+            f"amp: torch {torch.__version__} has no float16 autocast on the CPU; use torch.bfloat16"
+        )
+    return _AmpSettings(True, dtype, dtype == torch.float16)
+
+
+def _autocast(device: torch.device, amp: _AmpSettings) -> Any:
+    return torch.autocast(device_type=device.type, dtype=amp.dtype, enabled=amp.enabled)
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -157,23 +146,24 @@ def evaluate(
     loss_fn: Callable | None = None,
     device: torch.device | str | None = None,
     metric: str | Metric | None = "accuracy",
-    amp: bool | None = None,
+    amp: Amp = None,
 ) -> dict[str, float]:
     """Mean loss (and metric, as ``"acc"``) over ``loader`` in eval mode without gradients.
 
     ``device`` defaults to where the model's parameters are; each module's train/eval flag is restored.
-    ``amp``: mixed precision, on by default on CUDA (``fit`` passes its own setting), never elsewhere.
+    ``amp``: mixed precision as in :func:`fit` (``fit`` passes its own setting).
     """
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     metric_fn = _metric_fn(metric)
     device = torch.device(device) if device is not None else _model_device(model)
+    settings = _amp_settings(device, amp)
     _check_loader(loader, "the evaluation loader")
     total_loss = total_metric = 0.0
     seen = 0
     with _eval_mode(model, device):
         for batch in loader:
             inputs, targets = _move(_split(batch), device)
-            with _autocast(device, amp is not False):
+            with _autocast(device, settings):
                 outputs = _forward(model, inputs)
                 loss = loss_fn(outputs, targets)
             n = _size(inputs, targets)
@@ -190,7 +180,7 @@ def evaluate(
 
 
 def predict(
-    model: nn.Module, loader: Iterable, device: torch.device | str | None = None, amp: bool | None = None
+    model: nn.Module, loader: Iterable, device: torch.device | str | None = None, amp: Amp = None
 ) -> torch.Tensor:
     """The model's outputs (logits) for every batch, concatenated on the CPU as float32, in loader order.
 
@@ -198,11 +188,12 @@ def predict(
     :func:`evaluate`.
     """
     device = torch.device(device) if device is not None else _model_device(model)
+    settings = _amp_settings(device, amp)
     outputs = []
     with _eval_mode(model, device):
         for batch in loader:
             inputs = batch if isinstance(batch, torch.Tensor) else _split(batch)[0]
-            with _autocast(device, amp is not False):
+            with _autocast(device, settings):
                 out = _forward(model, _move(inputs, device))
             if not isinstance(out, torch.Tensor):
                 raise TypeError(f"predict needs a model that returns a tensor, got {type(out).__name__}")
@@ -233,39 +224,6 @@ def _set_rng_state(state: dict[str, Any], loader: Any) -> None:
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
-def _in_jupyter() -> bool:
-    """True inside a Jupyter/Colab kernel (not in a plain Python or IPython terminal)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and (
-        type(shell).__name__ == "ZMQInteractiveShell" or "IPKernelApp" in getattr(shell, "config", {})
-    )
-
-
-def _show_curves(history: History, handle: Any = None) -> Any:
-    """Draw the curves into the notebook output ``handle`` (created on the first call); returns the handle."""
-    import matplotlib.pyplot as plt
-
-    fig = history.plot()
-    if not _in_jupyter():  # a script: leave the figure open for plt.show()
-        return None
-    from IPython.display import display
-
-    if handle is None:
-        handle = display(fig, display_id=True)
-    else:
-        handle.update(fig)
-    plt.close(fig)  # already displayed: stop the inline backend from drawing it a second time
-    return handle
-
-
-def _smoke_mode() -> bool:
-    return get_mode() == "smoke"
-
-
 def _train_epoch(
     model: nn.Module,
     loader: Iterable,
@@ -273,6 +231,7 @@ def _train_epoch(
     loss_fn: Callable,
     metric_fn: Metric | None,
     device: torch.device,
+    amp: _AmpSettings,
     scaler: torch.amp.GradScaler,
     grad_clip: float | None,
     batch_scheduler: Any,
@@ -287,7 +246,7 @@ def _train_epoch(
     with progress(loader, desc=f"epoch {epoch}", leave=False, mininterval=1.0, unit="batch") as bar:
         for step, batch in enumerate(bar, 1):
             inputs, targets = _move(_split(batch), device)
-            with _autocast(device, scaler.is_enabled()):
+            with _autocast(device, amp):
                 outputs = _forward(model, inputs)
                 loss = loss_fn(outputs, targets)
             if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
@@ -300,7 +259,7 @@ def _train_epoch(
                     "inputs and targets for NaNs."
                 )
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()  # the scaler is a no-op without AMP
+            scaler.scale(loss).backward()  # a disabled scaler (no fp16) changes nothing
             if grad_clip is not None:
                 scaler.unscale_(optimizer)
                 nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
@@ -324,20 +283,6 @@ def _train_epoch(
     return result
 
 
-def _tensorboard(log_dir: str | os.PathLike) -> Any:
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError as exc:
-        raise ImportError("tensorboard_dir needs the tensorboard package: pip install tensorboard") from exc
-    return SummaryWriter(log_dir=str(log_dir))
-
-
-def _tb_tag(key: str) -> str:
-    """``train_loss`` -> ``loss/train`` so TensorBoard overlays train and val curves in one chart."""
-    split, _, name = key.partition("_")
-    return f"{name}/{split}" if split in ("train", "val") and name else key
-
-
 def fit(
     model: nn.Module,
     train_loader: Iterable,
@@ -355,7 +300,7 @@ def fit(
     desc: str | None = None,
     grad_clip: float | None = None,
     scheduler_step: str = "epoch",
-    amp: bool | None = None,
+    amp: Amp = None,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs and return its :class:`History`.
 
@@ -363,8 +308,10 @@ def fit(
     ``scheduler`` steps once per epoch (``ReduceLROnPlateau`` gets the validation loss) or, with
     ``scheduler_step="batch"``, after every batch (e.g. ``OneCycleLR``). ``checkpoint``: a file saved after
     every epoch; if it exists, training resumes from it and runs only the remaining epochs. ``live``: redraw
-    the learning curves in Jupyter (default there; drawn once at the end in smoke mode). ``amp``: mixed
-    precision, on by default on CUDA and never used elsewhere. Progress bars: ``TQDM_DISABLE=1`` hides them.
+    the learning curves in Jupyter (default there; drawn once at the end in smoke mode). ``amp``: mixed precision
+    (autocast): None = the default (CUDA: float16 with a GradScaler; elsewhere off), True = on in the device's
+    default dtype (CUDA float16, CPU bfloat16), ``torch.float16``/``torch.bfloat16`` = that dtype (float16 always
+    with a GradScaler), False = off. Progress bars: ``TQDM_DISABLE=1`` hides them.
     """
     from book_utils.config import select_device
     from book_utils.interactive import progress
@@ -379,7 +326,8 @@ def fit(
     if val_loader is not None:
         _check_loader(val_loader, "val_loader")
     model.to(device)
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and amp is not False)
+    settings = _amp_settings(device, amp)
+    scaler = torch.amp.GradScaler(device.type, enabled=settings.scaler)
 
     history, start = History(), 0
     if checkpoint is not None and Path(checkpoint).exists():
@@ -394,10 +342,11 @@ def fit(
             print(f"the checkpoint already has {start} epochs >= epochs={epochs}: nothing to train.")
             return history
 
-    live = _in_jupyter() if live is None else live
-    per_epoch = live and not _smoke_mode()  # nbval ignores clear_output: smoke mode draws once at the end
+    notebook = in_jupyter()
+    live = notebook if live is None else live
+    per_epoch = live and get_mode() != "smoke"  # nbval ignores clear_output: smoke mode draws once at the end
     handle = None
-    writer = _tensorboard(tensorboard_dir) if tensorboard_dir is not None else None
+    writer = tensorboard_writer(tensorboard_dir) if tensorboard_dir is not None else None
     is_plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     batch_scheduler = scheduler if scheduler_step == "batch" else None
     bar = progress(range(start, epochs), desc=desc or "fit", initial=start, total=epochs, unit="epoch")
@@ -406,7 +355,7 @@ def fit(
             t0 = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
             scores = _train_epoch(
-                model, train_loader, optimizer, loss_fn, metric_fn, device, scaler, grad_clip,
+                model, train_loader, optimizer, loss_fn, metric_fn, device, settings, scaler, grad_clip,
                 batch_scheduler, epoch + 1,
             )  # fmt: skip
             record = {f"train_{k}": v for k, v in scores.items()}
@@ -422,7 +371,7 @@ def fit(
             bar.set_postfix({k: v for k, v in record.items() if k not in ("lr", "epoch_time")})
             if writer is not None:
                 for key, value in record.items():
-                    writer.add_scalar(_tb_tag(key), value, epoch + 1)
+                    writer.add_scalar(tb_tag(key), value, epoch + 1)
                 writer.flush()
             if checkpoint is not None:
                 save_checkpoint(
@@ -430,11 +379,11 @@ def fit(
                     scaler=scaler.state_dict() if scaler.is_enabled() else None, rng=_rng_state(train_loader),
                 )  # fmt: skip
             if per_epoch:
-                handle = _show_curves(history, handle)
+                handle = show_curves(history, handle, notebook=notebook)
     finally:
         bar.close()
         if writer is not None:
             writer.close()
     if live and not per_epoch:
-        _show_curves(history)
+        show_curves(history, notebook=notebook)
     return history

@@ -90,19 +90,20 @@ def test_evaluate_and_predict_restore_modes():
 
 
 class AutocastRecorder:
-    """Stands in for train._autocast: records each ``enabled`` and whether it came from evaluation (which runs
-    in inference mode) or from a training step, then returns the real context manager."""
+    """Stands in for train._autocast: records each resolved setting (enabled, dtype) and whether it came from
+    evaluation (which runs in inference mode) or from a training step, then returns the real context manager."""
 
     def __init__(self) -> None:
         self.real = train._autocast
-        self.calls: list[tuple[str, bool]] = []
+        self.calls: list[tuple[str, bool, torch.dtype | None]] = []
 
-    def __call__(self, device: torch.device, enabled: bool):
-        self.calls.append(("eval" if torch.is_inference_mode_enabled() else "train", enabled))
-        return self.real(device, enabled)
+    def __call__(self, device: torch.device, amp):
+        phase = "eval" if torch.is_inference_mode_enabled() else "train"
+        self.calls.append((phase, amp.enabled, amp.dtype if amp.enabled else None))
+        return self.real(device, amp)
 
-    def enabled(self, phase: str) -> set[bool]:
-        return {on for where, on in self.calls if where == phase}
+    def seen(self, phase: str) -> set[tuple[bool, torch.dtype | None]]:
+        return {(on, dtype) for where, on, dtype in self.calls if where == phase}
 
 
 @pytest.fixture
@@ -112,35 +113,103 @@ def autocast(monkeypatch) -> AutocastRecorder:
     return recorder
 
 
-@pytest.mark.parametrize(("amp", "expected"), [(False, False), (None, True), (True, True)])
+OFF = (False, None)
+BF16, FP16 = (True, torch.bfloat16), (True, torch.float16)
+# On a CPU: None and False are off, True means bfloat16, a dtype means that dtype.
+CPU_AMP = [(False, OFF), (None, OFF), (True, BF16), (torch.bfloat16, BF16), (torch.float16, FP16)]
+
+
+@pytest.mark.parametrize(("amp", "expected"), CPU_AMP)
 def test_evaluate_and_predict_pass_amp_to_autocast(autocast, amp, expected):
-    """Regression: evaluate and predict used autocast on CUDA even with amp=False (they always asked for it)."""
+    """Regression: evaluate and predict once used autocast on CUDA even with amp=False (they always asked)."""
     model, data = mlp(), loader(shuffle=False)
     train.evaluate(model, data, device=CPU, amp=amp)
-    assert autocast.enabled("eval") == {expected} and len(autocast.calls) == len(data)
+    assert autocast.seen("eval") == {expected} and len(autocast.calls) == len(data)
     autocast.calls.clear()
     train.predict(model, data, device=CPU, amp=amp)
-    assert autocast.enabled("eval") == {expected} and len(autocast.calls) == len(data)
+    assert autocast.seen("eval") == {expected} and len(autocast.calls) == len(data)
 
 
-@pytest.mark.parametrize(("amp", "expected"), [(False, False), (None, True), (True, True)])
-def test_fit_passes_its_amp_to_the_validation_pass(autocast, amp, expected):
-    """fit(amp=False) must switch mixed precision off in its validation pass too, not only in training."""
+@pytest.mark.parametrize(("amp", "expected"), CPU_AMP)
+def test_fit_passes_its_amp_to_training_and_validation(autocast, amp, expected):
+    """fit's amp decides both the training steps and its validation pass."""
     quiet_fit(mlp(), loader(n=32), epochs=2, amp=amp, val_loader=loader(n=32, shuffle=False))
-    assert autocast.enabled("eval") == {expected}
-    assert autocast.enabled("train") == {False}, "on a CPU the training steps never ask for mixed precision"
+    assert autocast.seen("eval") == {expected} and autocast.seen("train") == {expected}
     assert len(autocast.calls) == 2 * (len(loader(n=32)) + len(loader(n=32)))
 
 
-def test_autocast_is_off_on_the_cpu_even_when_asked():
-    a, b = torch.randn(4, 4), torch.randn(4, 4)
-    for enabled in (True, False):
-        with train._autocast(CPU, enabled):
-            assert (a @ b).dtype == torch.float32
+class DtypeRecorder(nn.Module):
+    """An MLP whose second layer records the dtype of the activations it receives (what autocast produced)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first, self.second = nn.Linear(2, 16), nn.Linear(16, 2)
+        self.seen: set[torch.dtype] = set()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hidden = torch.relu(self.first(x))
+        self.seen.add(hidden.dtype)
+        return self.second(hidden)
+
+
+@pytest.mark.parametrize(
+    ("amp", "dtype"),
+    [(None, torch.float32), (False, torch.float32), (True, torch.bfloat16), (torch.bfloat16, torch.bfloat16),
+     (torch.float16, torch.float16)],
+)  # fmt: skip
+def test_amp_decides_the_activation_dtype_on_the_cpu(amp, dtype):
+    """Real autocast on a CPU: bf16 (and fp16) activations inside the model, float32 without AMP; predict
+    still hands back float32, and the weights stay float32 (autocast casts copies, never the parameters)."""
+    data = loader(n=32, shuffle=False)
+    model = DtypeRecorder()
+    hist = quiet_fit(model, data, epochs=1, amp=amp, val_loader=data)
+    assert model.seen == {dtype} and hist.history["train_loss"][0] > 0
+    model.seen.clear()
+    train.evaluate(model, data, device=CPU, amp=amp)
+    out = train.predict(model, data, device=CPU, amp=amp)
+    assert model.seen == {dtype} and out.dtype == torch.float32
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+
+
+def test_amp_settings_resolution():
+    """What each amp value means on each device (resolution only: no GPU is needed to check CUDA's table)."""
+    cuda = torch.device("cuda")
+    resolve = train._amp_settings
+    assert (
+        resolve(cuda, None)
+        == resolve(cuda, True)
+        == resolve(cuda, torch.float16)
+        == (True, torch.float16, True)
+    )
+    assert resolve(cuda, torch.bfloat16) == (True, torch.bfloat16, False)  # bf16 needs no loss scaling
+    assert resolve(cuda, False) == resolve(CPU, False) == resolve(CPU, None) == (False, None, False)
+    assert resolve(CPU, True) == resolve(CPU, torch.bfloat16) == (True, torch.bfloat16, False)
+    assert resolve(CPU, torch.float16) == (True, torch.float16, True)  # fp16 always comes with a GradScaler
+
+
+@pytest.mark.parametrize("amp", ["bf16", 1, 0, torch.float32, torch.float64, torch.int8])
+def test_bad_amp_values_raise(amp):
+    model, data = mlp(), loader(n=32)
+    with pytest.raises(ValueError, match="amp"):
+        quiet_fit(model, data, amp=amp)
+    with pytest.raises(ValueError, match="amp"):
+        train.evaluate(model, data, device=CPU, amp=amp)
+    with pytest.raises(ValueError, match="amp"):
+        train.predict(model, data, device=CPU, amp=amp)
+
+
+def test_cpu_fp16_needs_a_torch_that_supports_it(monkeypatch):
+    """Older torch releases only autocast to bfloat16 on the CPU: asking for float16 there is a clear error."""
+    monkeypatch.setattr(train, "_cpu_fp16_autocast", lambda: False)
+    with pytest.raises(ValueError, match="bfloat16"):
+        train.evaluate(mlp(), loader(n=32), device=CPU, amp=torch.float16)
+    assert train._amp_settings(CPU, True).dtype == torch.bfloat16  # the CPU's default is unaffected
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize(("amp", "dtype"), [(False, torch.float32), (None, torch.float16)])
+@pytest.mark.parametrize(
+    ("amp", "dtype"), [(False, torch.float32), (None, torch.float16), (torch.bfloat16, torch.bfloat16)]
+)
 def test_amp_on_cuda_decides_the_output_dtype(amp, dtype):
     """On a GPU, evaluate/predict/fit's validation run in float16 by default and in float32 with amp=False."""
     cuda = torch.device("cuda")
@@ -155,8 +224,17 @@ def test_amp_on_cuda_decides_the_output_dtype(amp, dtype):
     train.evaluate(model, data, device=cuda, metric=metric, amp=amp)
     assert set(seen) == {dtype}
     seen.clear()
-    train.fit(model, data, epochs=1, optimizer=sgd(model), device=cuda, metric=metric, val_loader=data, amp=amp,
-              live=False)
+    train.fit(
+        model,
+        data,
+        epochs=1,
+        optimizer=sgd(model),
+        device=cuda,
+        metric=metric,
+        val_loader=data,
+        amp=amp,
+        live=False,
+    )
     assert set(seen) == {dtype}, "training and validation both follow amp"
     raw = []
     hook = model.register_forward_hook(lambda mod, inp, out: raw.append(out.dtype))
@@ -165,7 +243,7 @@ def test_amp_on_cuda_decides_the_output_dtype(amp, dtype):
     assert set(raw) == {dtype} and out.dtype == torch.float32  # predict hands back float32 on the CPU
 
 
-def _run(epochs: int, ckpt=None, seed: int = 0) -> tuple[nn.Module, History, int]:
+def _run(epochs: int, ckpt=None, seed: int = 0, amp=None) -> tuple[nn.Module, History, int]:
     torch.manual_seed(seed)
     model = mlp(dropout=0.2)
     opt = sgd(model)
@@ -177,17 +255,30 @@ def _run(epochs: int, ckpt=None, seed: int = 0) -> tuple[nn.Module, History, int
         return nn.functional.cross_entropy(out, target)
 
     hist = quiet_fit(
-        model, loader(), epochs=epochs, optimizer=opt, scheduler=sched, loss_fn=loss_fn, checkpoint=ckpt
+        model,
+        loader(),
+        epochs=epochs,
+        optimizer=opt,
+        scheduler=sched,
+        loss_fn=loss_fn,
+        checkpoint=ckpt,
+        amp=amp,
     )
     return model, hist, len(calls)
 
 
-def test_checkpoint_resume_matches_straight_run(tmp_path, capsys):
-    straight, straight_hist, _ = _run(3)
+@pytest.mark.parametrize("amp", [None, torch.bfloat16, torch.float16])
+def test_checkpoint_resume_matches_straight_run(tmp_path, capsys, amp):
+    """Also with mixed precision: on the CPU, float16 trains with a GradScaler whose state the checkpoint keeps."""
+    straight, straight_hist, _ = _run(3, amp=amp)
     ckpt = tmp_path / "run.pt"
-    _run(2, ckpt)
+    _run(2, ckpt, amp=amp)
     assert ckpt.is_file()
-    resumed, hist, calls = _run(3, ckpt, seed=123)  # a different init: everything must come from the file
+    scaler = torch.load(ckpt, weights_only=False)["extra"]["scaler"]
+    assert (scaler is not None) == (amp == torch.float16)
+    resumed, hist, calls = _run(
+        3, ckpt, seed=123, amp=amp
+    )  # a different init: everything must come from the file
     assert "resuming from epoch 2" in capsys.readouterr().out
     assert calls == len(loader())  # exactly one more epoch
     assert hist.epochs == 3
@@ -347,7 +438,7 @@ def test_live_curve_in_jupyter(monkeypatch, mode, expected):
         return FakeHandle(log)
 
     monkeypatch.setenv("BOOK_MODE", mode)
-    monkeypatch.setattr(train, "_in_jupyter", lambda: True)
+    monkeypatch.setattr(train, "in_jupyter", lambda: True)
     monkeypatch.setattr(IPython.display, "display", fake_display)
     plt.close("all")
     quiet_fit(mlp(), loader(n=32), epochs=3, live=True, val_loader=loader(n=32))
