@@ -103,6 +103,7 @@ def learning_check(
     max_loss_ratio: float = 0.7,
     min_gain: float | None = 0.2,
     name: str = "learning check",
+    amp: bool | torch.dtype | None = None,
 ) -> LearningScores:
     """Train copies of ``model`` (left untouched) on real and on permuted targets and assert that it learns.
 
@@ -111,8 +112,9 @@ def learning_check(
     held-out metric of the real copy minus the control's >= ``min_gain``. ``min_gain=None`` only records the
     gain, for models that need far more steps than a smoke budget to generalise at all (the CRNN of 09-4 sits
     on CTC's all-blank plateau for hundreds of steps): the notebook must then say which other check catches
-    misaligned targets. ``optimizer`` maps parameters to an optimizer (default Adam, lr 1e-3). Returns the
-    measured values.
+    misaligned targets. ``optimizer`` maps parameters to an optimizer (default Adam, lr 1e-3). ``amp`` is
+    passed to ``fit`` and ``evaluate`` (e.g. ``torch.bfloat16`` checks the mixed-precision path of 10-4).
+    Returns the measured values.
     """
     n_train, n_val = require_int("n_train", n_train, 8), require_int("n_val", n_val, 8)
     epochs, batch_size = require_int("epochs", epochs, 1), require_int("batch_size", batch_size, 1)
@@ -128,10 +130,10 @@ def learning_check(
                                 generator=torch.Generator().manual_seed(cfg.seed))
             before = fitting_loss(net, loader, loss_fn, cfg.device)
             history = fit(net, loader, epochs=epochs, optimizer=make_opt(net.parameters()), loss_fn=loss_fn,
-                          device=cfg.device, metric=None, live=False, desc=f"{name} ({arm})")
+                          device=cfg.device, metric=None, live=False, desc=f"{name} ({arm})", amp=amp)
             after = fitting_loss(net, loader, loss_fn, cfg.device)
             scores[f"{arm}_loss_ratio"] = after / before if before > 0 else float("inf")
-            scores[f"{arm}_val"] = evaluate(net, val, loss_fn, cfg.device, metric=metric)["acc"]
+            scores[f"{arm}_val"] = evaluate(net, val, loss_fn, cfg.device, metric=metric, amp=amp)["acc"]
             scores[f"{arm}_train_loss"] = history["train_loss"][-1]
     scores["gain"] = scores["real_val"] - scores["control_val"]
     print(f"{name}: training loss x{scores['real_loss_ratio']:.3f}; held-out metric {scores['real_val']:.3f} "

@@ -122,3 +122,23 @@ def test_min_gain_none_records_the_gain_and_still_checks_the_loss(cfg):
                             max_loss_ratio=1.0, min_gain=None)
     gain = [c for c in cfg.checks if "gain" in c["name"]]
     assert len(gain) == 1 and gain[0]["threshold"] is None and gain[0]["value"] == pytest.approx(scores["gain"])
+
+
+def test_amp_reaches_the_training_loop(cfg):
+    seen: list[torch.dtype] = []
+
+    class Recorder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = model()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = self.net(x)
+            seen.append(out.dtype)
+            return out.float()
+
+    scores = learning_check(cfg, Recorder(), blobs(400, 0), blobs(200, 1), epochs=5, optimizer=fast,
+                            amp=torch.bfloat16)  # fmt: skip
+    assert torch.bfloat16 in seen and scores["gain"] > 0.5
+    with pytest.raises(ValueError, match="amp"):
+        learning_check(cfg, model(), blobs(64, 0), blobs(64, 1), epochs=1, amp="fast")  # type: ignore[arg-type]
