@@ -6,13 +6,14 @@ NB ?= notebooks
 # Generated data lives in <data dir>/standins; the data dir is $BOOK_DATA_DIR, else this checkout's data/.
 DATA_DIR := $(if $(BOOK_DATA_DIR),$(BOOK_DATA_DIR),data)
 
-.PHONY: setup lab test lint book bench lessons clean-data help
+.PHONY: setup lab test lint book site bench lessons clean-data help
 
 help:
 	@echo "make lab         set up the environment and open JupyterLab"
 	@echo "make test        set up, lint, run unit tests and every notebook (smoke mode, offline)"
 	@echo "make lessons     run notebooks in lite mode; fails on any failed lesson check (NB=notebooks/04_cnn)"
 	@echo "make book        execute notebooks in lite mode into build/ with outputs, for reading (NB=...)"
+	@echo "make site        build/site/: a website of the executed notebooks (lite; MODE=smoke is quick; NB=...)"
 	@echo "make bench       time notebooks: make bench MODE=lite NB=notebooks/01_sklearn (results in benchmarks/)"
 	@echo "make clean-data  delete the generated stand-in data ($(DATA_DIR)/standins); it is rebuilt when needed"
 	@echo "Variables: NB=<notebook or folder> (default notebooks), MODE=smoke|lite|full, VENV=<path> (default .venv)"
@@ -31,6 +32,10 @@ test: setup lint
 
 book: setup
 	$(BIN)/python tools/execute.py --mode lite --out build $(NB)
+
+# MODE defaults to lite here (a MODE given on the command line or in the environment wins).
+site: setup
+	$(BIN)/python tools/build_site.py --mode $(if $(filter file,$(origin MODE)),lite,$(MODE)) $(NB)
 
 lessons: setup
 	BOOK_OFFLINE=1 $(BIN)/python tools/execute.py --mode lite --results benchmarks/results.json $(NB)

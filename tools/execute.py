@@ -2,9 +2,10 @@
 
     python tools/execute.py --mode lite notebooks/01_sklearn/01-1_datasets_and_classification.ipynb
     python tools/execute.py --mode smoke --inplace notebooks/03_pytorch          # refresh kept outputs
-    python tools/execute.py --mode lite --out build notebooks                    # `make book`
+    python tools/execute.py --mode lite --out build notebooks                    # `make book`, `make site`
     python tools/execute.py --mode smoke --repeat 3 --results benchmarks/results.json notebooks  # `make bench`
 
+``--out`` copies record their run in ``metadata["book"]`` (mode, device, date, seconds).
 ``--inplace`` writes the executed notebook back and strips every output except the cells tagged
 ``nbval-check-output`` (the committed form). ``--results`` merges per-notebook medians into a JSON file and
 regenerates ``benchmarks/RESULTS.md`` beside it.
@@ -122,6 +123,11 @@ def machine() -> str:
     return f"{os.cpu_count()} cpu"
 
 
+def run_metadata(mode: str, seconds: float) -> dict:
+    """What an executed copy records about its run (``metadata["book"]``; `make site` shows it on each page)."""
+    return {"mode": mode, "device": machine(), "date": date.today().isoformat(), "seconds": round(seconds, 1)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("targets", nargs="+", type=Path)
@@ -154,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             rel = relative(path, ROOT)
             rows[rel] = {"median_s": round(med, 2), "times_s": [round(t, 2) for t in times], "checks": checks,
                          "machine": machine(), "date": date.today().isoformat()}
-            if args.out:  # all outputs, before --inplace strips them
+            if args.out:  # all outputs, before --inplace strips them (it also drops this metadata)
+                nb.metadata["book"] = run_metadata(args.mode, med)
                 dst = args.out / relative(path, ROOT / "notebooks")
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 write_notebook(nb, dst)
