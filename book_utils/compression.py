@@ -100,7 +100,7 @@ def compress_vgg(model: VGGCifar, keep: Sequence[torch.Tensor] | None = None) ->
     columns copied, so in eval mode it computes the same logits (10-1, "front and back pruning").
 
     ``keep``: one boolean mask per conv layer (e.g. :func:`book_keep_masks`). A layer keeps at least its
-    strongest channel (largest |γ| + |β|) so that the network stays connected.
+    strongest channel (largest |γ| + |β| + Σ|w|) so that the network stays connected.
     """
     pairs = conv_bn_pairs(model)
     if keep is None:
@@ -108,12 +108,13 @@ def compress_vgg(model: VGGCifar, keep: Sequence[torch.Tensor] | None = None) ->
     if len(keep) != len(pairs):
         raise ValueError(f"keep needs one mask per conv layer ({len(pairs)}), got {len(keep)}")
     masks = []
-    for (_, bn), mask in zip(pairs, keep):
+    for (conv, bn), mask in zip(pairs, keep):
         mask = torch.as_tensor(mask, dtype=torch.bool).clone()
         if mask.shape != bn.weight.shape:
             raise ValueError(f"a keep mask has shape {tuple(mask.shape)}, its layer has {bn.num_features} channels")
         if not mask.any():
-            mask[int((bn.weight.abs() + bn.bias.abs()).argmax())] = True
+            strength = bn.weight.abs() + bn.bias.abs() + conv.weight.abs().flatten(1).sum(1)
+            mask[int(strength.argmax())] = True
         masks.append(mask)
     cfg = channel_list(model)
     counts = iter([int(m.sum()) for m in masks])
@@ -185,14 +186,21 @@ def latency(fn: Any, x: Any, repeats: int = 20, warmup: int = 3, min_time: float
     require_int("repeats", repeats, 1)
     if isinstance(fn, nn.Module):
         fn.eval()
+    cuda = isinstance(x, torch.Tensor) and x.is_cuda
+
+    def call() -> None:
+        fn(x)
+        if cuda:  # CUDA kernels run asynchronously: wait for them, or only the launch is timed
+            torch.cuda.synchronize(x.device)
+
     times: list[float] = []
     with torch.inference_mode():
         for _ in range(warmup):
-            fn(x)
+            call()
         start = time.perf_counter()
         while len(times) < repeats or time.perf_counter() - start < min_time:
             t0 = time.perf_counter()
-            fn(x)
+            call()
             times.append(time.perf_counter() - t0)
     return statistics.median(times)
 

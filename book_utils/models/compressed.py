@@ -65,9 +65,13 @@ def prune_recipe(mode: str) -> PruneRecipe:
     return PruneRecipe(base, levels, tuple(((1, 0.01),) for _ in levels), ((1, 0.01),))
 
 
+# Bump when what a cached model's extras or architecture mean changes (v2: dead = γ = 0 and β ≤ 0).
+RULES = "v2"
+
+
 def _tag(recipe: PruneRecipe, part: str) -> str:
     digest = hashlib.sha256(repr(recipe).encode()).hexdigest()[:8]
-    return f"{cifar_model_tag(recipe.base)}|{part}-{digest}"
+    return f"{cifar_model_tag(recipe.base)}|{part}-{digest}" + ("" if part == "base" else f"-{RULES}")
 
 
 def sgd_stages(model: nn.Module, stages: Stages, recipe: PruneRecipe) -> tuple[torch.optim.Optimizer, Any, int]:
