@@ -109,7 +109,7 @@ def compress_vgg(model: VGGCifar, keep: Sequence[torch.Tensor] | None = None) ->
         raise ValueError(f"keep needs one mask per conv layer ({len(pairs)}), got {len(keep)}")
     masks = []
     for (conv, bn), mask in zip(pairs, keep):
-        mask = torch.as_tensor(mask, dtype=torch.bool).clone()
+        mask = torch.as_tensor(mask, dtype=torch.bool, device=bn.weight.device).clone()
         if mask.shape != bn.weight.shape:
             raise ValueError(f"a keep mask has shape {tuple(mask.shape)}, its layer has {bn.num_features} channels")
         if not mask.any():
@@ -120,7 +120,7 @@ def compress_vgg(model: VGGCifar, keep: Sequence[torch.Tensor] | None = None) ->
     counts = iter([int(m.sum()) for m in masks])
     new_cfg = tuple(item if item == "M" else next(counts) for item in cfg)
     small = VGGCifar(new_cfg, num_classes=model.classifier.out_features, width=64).to(model.classifier.weight.device)
-    prev = torch.ones(3, dtype=torch.bool)
+    prev = torch.ones(3, dtype=torch.bool, device=model.classifier.weight.device)
     for ((conv, bn), (sconv, sbn)), mask in zip(zip(pairs, conv_bn_pairs(small)), masks):
         sconv.weight.copy_(conv.weight[mask][:, prev])
         if conv.bias is not None:
