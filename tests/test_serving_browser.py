@@ -1,19 +1,18 @@
 """Notebook 10-6's upload page in a real browser: the service cell of the notebook (tagged ``serving-app``) is
 run here, served by uvicorn on 127.0.0.1 (port 0), and ``GET /`` is opened once in headless Chromium, which
-saves a screenshot to ``build/serving/upload_page.png`` and dumps the DOM it rendered.
+saves a screenshot to ``build/serving/upload_page.png`` and reads the form from the page it rendered.
 
-Chromium is driven through its own command line (``--headless --screenshot`` / ``--dump-dom``), so no driver
-library and no browser download is needed; the test skips, saying why, where no Chromium binary is found.
+Chromium is driven by ``tools/browser_check.py`` (the DevTools protocol over a pipe, standard library only,
+shared with the test of ``make site``), so no driver library and no browser download is needed; the test
+skips, saying why, where no Chromium binary is found.
 The notebook itself tests the service's replies with real HTTP requests (nbval runs it); nothing is
 uploaded here.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import struct
-import subprocess
+import sys
 import threading
 import time
 import types
@@ -26,14 +25,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "10_deployment" / "10-6_serving.ipynb"
 SCREENSHOT = ROOT / "build" / "serving" / "upload_page.png"
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+sys.path.insert(0, str(ROOT / "tools"))
+import browser_check  # noqa: E402
 
-
-def _chromium() -> str | None:
-    """Path of a Chromium (or Chrome) binary: ``$CHROMIUM`` if set, else the first of :data:`BROWSERS` on PATH."""
-    if os.environ.get("CHROMIUM"):
-        return shutil.which(os.environ["CHROMIUM"])
-    return next((path for name in BROWSERS if (path := shutil.which(name))), None)
+FORM = """(() => {
+  const form = document.querySelector("form");
+  const file = form && form.querySelector("input[type=file]");
+  return form && {action: form.getAttribute("action"), method: form.method, enctype: form.enctype,
+                  field: file && file.name, title: document.querySelector("h1").textContent};
+})()"""
 
 
 class _NoModel:
@@ -55,19 +55,6 @@ def _service_cell() -> dict[str, Any]:
     return namespace
 
 
-def _browser(binary: str, url: str, *options: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    """One headless Chromium run on ``url`` with a throwaway profile; killed after ``timeout`` seconds."""
-    profile = SCREENSHOT.parent / "chromium-profile"
-    args = [binary, "--headless", "--disable-gpu", "--no-first-run", "--disable-extensions",
-            "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=800,600", *options, url]  # fmt: skip
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        args.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
-    try:
-        return subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-
-
 def _png_size(path: Path) -> tuple[int, int]:
     head = path.read_bytes()[:24]
     assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
@@ -75,10 +62,10 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 
 def test_upload_page_in_headless_chromium() -> None:
-    binary = _chromium()
+    binary = browser_check.find_chromium()
     if binary is None:
-        pytest.skip(f"no Chromium binary found (looked for {', '.join(BROWSERS)} on PATH and $CHROMIUM); "
-                    "on Debian/Ubuntu: apt-get install chromium")  # fmt: skip
+        pytest.skip("no Chromium binary found ($CHROMIUM, or chromium / chromium-browser / google-chrome on the "
+                    "PATH); on Debian/Ubuntu: apt-get install chromium")  # fmt: skip
     pytest.importorskip("fastapi", reason="the 'deploy' extra is not installed")
     uvicorn = pytest.importorskip("uvicorn", reason="the 'deploy' extra is not installed")
 
@@ -95,21 +82,24 @@ def test_upload_page_in_headless_chromium() -> None:
             assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
             time.sleep(0.01)
         url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/"
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         SCREENSHOT.unlink(missing_ok=True)
-        shot = _browser(binary, url, f"--screenshot={SCREENSHOT}")
-        dom = _browser(binary, url, "--dump-dom")
+        browser = browser_check.Browser(binary, width=800, height=600)
+        try:
+            browser.open(url)
+            form = browser.evaluate(FORM)
+            browser.screenshot(SCREENSHOT, 600)
+        finally:
+            browser.close()
     finally:
         server.should_exit = True
         thread.join(10)
     assert not thread.is_alive(), "the server thread did not stop"
-    assert not [t for t in set(threading.enumerate()) - before if t.is_alive()], "threads left behind"
+    deadline = time.monotonic() + 10  # the worker threads that ran the plain `def` routes end shortly after
+    while (left := [t.name for t in set(threading.enumerate()) - before if t.is_alive()]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not left, f"threads left behind: {left}"
 
-    assert shot.returncode == 0 and SCREENSHOT.exists(), f"no screenshot: {shot.stderr[-2000:]}"
-    assert _png_size(SCREENSHOT) == (800, 600)
+    assert form == {"action": "/image_classification", "method": "post", "enctype": "multipart/form-data",
+                    "field": "image", "title": "CIFAR-10 classifier"}  # fmt: skip
+    assert _png_size(SCREENSHOT)[1] == 600
     assert SCREENSHOT.stat().st_size > 5000, "the screenshot looks blank"
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    html = dom.stdout
-    assert "<h1>CIFAR-10 classifier</h1>" in html
-    assert 'action="/image_classification"' in html and 'enctype="multipart/form-data"' in html
-    assert 'type="file"' in html and 'name="image"' in html
