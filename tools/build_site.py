@@ -32,6 +32,7 @@ formula stays readable TeX source.
 from __future__ import annotations
 
 import argparse
+import functools
 import html
 import json
 import os
@@ -41,6 +42,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path, PurePosixPath
 
 import nbformat
@@ -328,6 +330,17 @@ def make_exporter():
                         extra_loaders=[DictLoader({"site.html.j2": PAGE_TEMPLATE})])
 
 
+@functools.cache
+def _process_exporter():
+    return make_exporter()
+
+
+def render_page(nb: nbformat.NotebookNode, site: dict, page: str, files: set[str], source_dir: str) -> str:
+    """One notebook page's HTML, its links rewritten (run in a worker process by :func:`build_site`)."""
+    body, _ = _process_exporter().from_notebook_node(nb, resources={"site": site})
+    return rewrite_links(body, page, files, source_dir)
+
+
 def write_assets(site: Path) -> None:
     """The CSS (JupyterLab's, from nbconvert's lab template, written once) and the local Colab badge."""
     from jupyter_core.paths import jupyter_path
@@ -406,7 +419,7 @@ def build_site(targets: list[Path] | None, mode: str, build: Path, out: Path, jo
                         "info": {} if path in failed else run_info(nb)})
     files = {e["page"] for e in entries} | {"index.html"}
     files |= {p.relative_to(out).as_posix() for p in (out / "assets").iterdir()}
-    exporter = make_exporter()
+    jobs_args = []
     for i, e in enumerate(entries):
         page_dir = PurePosixPath(e["page"]).parent
         near = {k: entries[j] for k, j in (("prev", i - 1), ("next", i + 1)) if 0 <= j < len(entries)}
@@ -415,11 +428,14 @@ def build_site(targets: list[Path] | None, mode: str, build: Path, out: Path, jo
                 "source": e["source"], "math": _needs_math(e["nb"]),
                 **{k: {"href": _relative(v["page"], page_dir), "title": v["title"]} for k, v in near.items()}}
         e["nb"].metadata["title"] = e["title"]
-        body, _ = exporter.from_notebook_node(e["nb"], resources={"site": site})
+        jobs_args.append((e["nb"], site, e["page"], files, PurePosixPath(e["source"]).parent.as_posix()))
+    # Rendering (syntax highlighting, embedding figures) is CPU work: spread it over the same `jobs` processes.
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        pages = list(pool.map(render_page, *zip(*jobs_args)))
+    for e, page_html in zip(entries, pages):
         target = out / e["page"]
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(rewrite_links(body, e["page"], files, PurePosixPath(e["source"]).parent.as_posix()),
-                          encoding="utf-8")
+        target.write_text(page_html, encoding="utf-8")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     (out / "index.html").write_text(render_index(entries, results, readme, mode), encoding="utf-8")
 
