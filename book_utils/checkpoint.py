@@ -33,6 +33,14 @@ def checkpoint_path(name: str, mode: str) -> Path:
     return data_dir() / "checkpoints" / f"{name}_{mode}.pt"
 
 
+def recipe_digest(recipe: Any) -> str:
+    """8 hex digits naming a training recipe (a frozen dataclass) inside a cached model's tag: any change to
+    the recipe changes the tag, so :func:`train_once` retrains the model."""
+    import hashlib
+
+    return hashlib.sha256(repr(recipe).encode()).hexdigest()[:8]
+
+
 def save_checkpoint(
     path: str | os.PathLike, model: nn.Module, optimizer: Any = None, scheduler: Any = None, **extra: Any
 ) -> Path:

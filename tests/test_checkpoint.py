@@ -243,3 +243,20 @@ def test_train_once_trains_once_when_asked_twice_at_the_same_time(tmp_path, caps
     assert len(results) == 2 and trainer.calls == 1, "the lock makes the second caller wait and load"
     assert same_weights(results[0][0], results[1][0])
     assert capsys.readouterr().out.count("training it now") == 1
+
+
+def test_recipe_digest_names_a_recipe():
+    import hashlib
+    from dataclasses import dataclass
+
+    from book_utils.checkpoint import recipe_digest
+
+    @dataclass(frozen=True)
+    class Recipe:
+        epochs: int
+        lr: float
+
+    assert recipe_digest(Recipe(3, 0.1)) == recipe_digest(Recipe(3, 0.1))
+    assert recipe_digest(Recipe(3, 0.1)) != recipe_digest(Recipe(4, 0.1))
+    # the cached models' tags were written with this exact formula: changing it would retrain them all
+    assert recipe_digest(Recipe(3, 0.1)) == hashlib.sha256(repr(Recipe(3, 0.1)).encode()).hexdigest()[:8]

@@ -10,7 +10,6 @@ smaller than the image. :class:`FeatureDiscriminator` is the AE-GAN's ResNet-18 
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from book_utils.checkpoint import recipe_digest
 from book_utils.models.resnet import resnet18
 from book_utils.models.unet import DecoderBlock
 
@@ -193,7 +193,7 @@ def ae_model_tag(recipe: AERecipe) -> str:
     """The data (real or the face stand-in's version) and a hash of the recipe."""
     from book_utils.datasets.pubfig import data_tag
 
-    return f"pubfig-{data_tag()}|recipe-{hashlib.sha256(repr(recipe).encode()).hexdigest()[:8]}"
+    return f"pubfig-{data_tag()}|recipe-{recipe_digest(recipe)}"
 
 
 def save_autoencoder(model: nn.Module, recipe: AERecipe, mode: str, history: Any = None) -> Path:

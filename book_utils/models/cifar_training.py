@@ -157,11 +157,10 @@ def cifar_checkpoint_path(arch: str, mode: str) -> Path:
 def cifar_model_tag(recipe: CifarRecipe) -> str:
     """What a cached model depends on: the data (real, or the stand-in's version) and the whole recipe, so
     that changing either retrains it (e.g. ``"standin-v4|recipe-1a2b3c4d"``)."""
-    import hashlib
-
+    from book_utils.checkpoint import recipe_digest
     from book_utils.datasets.cifar10 import data_tag
 
-    return f"{data_tag()}|recipe-{hashlib.sha256(repr(recipe).encode()).hexdigest()[:8]}"
+    return f"{data_tag()}|recipe-{recipe_digest(recipe)}"
 
 
 def save_cifar_model(model: nn.Module, recipe: CifarRecipe, mode: str, history: Any = None) -> Path:

@@ -8,13 +8,13 @@ lite and smoke mode (:func:`prune_recipe`).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from book_utils.checkpoint import recipe_digest
 from book_utils.models.cifar import VGGCifar, vgg11_cifar
 from book_utils.models.cifar_training import CifarRecipe, cifar_loaders, cifar_model_tag, make_optimizer
 
@@ -70,7 +70,7 @@ RULES = "v2"
 
 
 def _tag(recipe: PruneRecipe, part: str) -> str:
-    digest = hashlib.sha256(repr(recipe).encode()).hexdigest()[:8]
+    digest = recipe_digest(recipe)
     return f"{cifar_model_tag(recipe.base)}|{part}-{digest}" + ("" if part == "base" else f"-{RULES}")
 
 

@@ -10,7 +10,6 @@ backbone is :func:`book_utils.models.resnet.resnet18`, whose ``width`` makes it 
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from book_utils.checkpoint import recipe_digest
 from book_utils.models.resnet import resnet18
 
 FACE_MEAN, FACE_STD = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
@@ -144,7 +144,7 @@ def face_model_tag(recipe: FaceRecipe) -> str:
     """What the cached model depends on: the data (real or the stand-in's version) and the recipe."""
     from book_utils.datasets.pubfig import data_tag
 
-    return f"pubfig-{data_tag()}|recipe-{hashlib.sha256(repr(recipe).encode()).hexdigest()[:8]}"
+    return f"pubfig-{data_tag()}|recipe-{recipe_digest(recipe)}"
 
 
 def save_face_model(model: nn.Module, recipe: FaceRecipe, mode: str, history: Any = None) -> Path:

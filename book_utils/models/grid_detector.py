@@ -243,14 +243,12 @@ def detect(model: nn.Module, loader: Any, size: int, threshold: float = 0.5, nms
 def pretrained_grid_detector(cfg: Any, head: str = "conv", return_history: bool = False) -> Any:
     """05-3's detector for ``cfg.mode``, trained once and cached (retrained when the scenes or the recipe
     change), in eval mode on ``cfg.device``; with ``return_history``, ``(model, History)`` of its training."""
-    import hashlib
-
-    from book_utils.checkpoint import checkpoint_path, train_once
+    from book_utils.checkpoint import checkpoint_path, recipe_digest, train_once
     from book_utils.standins.sun_scenes import VERSION
     from book_utils.train import History
 
     recipe = grid_recipe(cfg.mode)
-    tag = f"sun_scenes-v{VERSION}|{head}|seed-{cfg.seed}|recipe-{hashlib.sha256(repr(recipe).encode()).hexdigest()[:8]}"
+    tag = f"sun_scenes-v{VERSION}|{head}|seed-{cfg.seed}|recipe-{recipe_digest(recipe)}"
 
     def train() -> tuple[nn.Module, dict[str, Any]]:
         model, history = train_grid_detector(cfg, head, recipe, live=False)
